@@ -1,0 +1,23 @@
+/** What every command action starts from: resolved config and a logger. */
+import type { Command } from 'commander';
+import type { Logger } from '../core/ports.js';
+import { resolveConfig, type RuntimeConfig } from '../runtime/config.js';
+import { createLogger } from '../runtime/logger.js';
+import type { CommonOptions } from './common-options.js';
+
+export interface CommandContext<O> {
+  readonly options: CommonOptions & O;
+  readonly config: RuntimeConfig;
+  readonly log: Logger;
+}
+
+/** Commands that print results keep logs quiet (warnings only) unless asked otherwise. */
+export function contextOf<O>(command: Command, defaultLevel: CommonOptions['logLevel'] = 'warn'): CommandContext<O> {
+  const options = command.opts<CommonOptions & O>();
+  const level = command.getOptionValueSource('logLevel') === 'default' ? defaultLevel : options.logLevel;
+  return {
+    options,
+    config: resolveConfig(options),
+    log: createLogger({ level, format: options.logFormat }),
+  };
+}

@@ -1,0 +1,50 @@
+/** Turns any failure into one clear line on stderr and the documented exit code. */
+import { AccountError } from '../core/broker-errors.js';
+import { KeychainUnavailableError, LockHeldError, SettingsCorruptError } from '../core/errors/index.js';
+import { ReauthRequiredError, SignedOutError, UpstreamUnavailableError } from '../core/keeper-errors.js';
+import {
+  CaptchaRequiredError,
+  PikPakRejectedError,
+  RateLimitedError,
+  TransientError,
+  PikPakError,
+} from '../pikpak/errors/index.js';
+import { CliError, EXIT, type ExitCode } from './exit-codes.js';
+
+export function exitCodeFor(error: unknown): ExitCode {
+  if (error instanceof CliError) return error.exitCode;
+  if (error instanceof AccountError) return EXIT.usage;
+  if (error instanceof ReauthRequiredError || error instanceof SignedOutError) return EXIT.reauthRequired;
+  if (error instanceof CaptchaRequiredError || error instanceof PikPakRejectedError) return EXIT.pikpakRejected;
+  if (
+    error instanceof TransientError ||
+    error instanceof RateLimitedError ||
+    error instanceof UpstreamUnavailableError
+  )
+    return EXIT.upstreamUnavailable;
+  if (error instanceof PikPakError) return EXIT.pikpakRejected;
+  if (error instanceof KeychainUnavailableError) return EXIT.keychainUnavailable;
+  if (error instanceof SettingsCorruptError) return EXIT.settingsCorrupt;
+  if (error instanceof LockHeldError) return EXIT.lockHeld;
+  return EXIT.failure;
+}
+
+export function messageFor(error: unknown): string {
+  if (error instanceof CaptchaRequiredError)
+    return [
+      'PikPak wants a human to solve a captcha before it lets this sign-in through.',
+      `  1. Open this page in a browser and complete it: ${error.url}`,
+      '  2. It ends on an address starting with xlaccsdk01://…; copy the value of captcha_token= from it.',
+      '  3. Run the same login command again with --captcha-token <that value>.',
+    ].join('\n');
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+export function reportError(error: unknown, stderr: NodeJS.WritableStream = process.stderr): ExitCode {
+  const code = exitCodeFor(error);
+  stderr.write(`pikpak-token-broker: ${messageFor(error)}\n`);
+  if (code === EXIT.failure && error instanceof Error && process.env.PIKPAK_BROKER_DEBUG)
+    stderr.write(`${error.stack ?? ''}\n`);
+  return code;
+}

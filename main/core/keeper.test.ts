@@ -1,0 +1,415 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { RateLimitedError, TransientError } from '../pikpak/errors/index.js';
+import { Keeper, type AccountRecordStore, type KeeperOptions } from './keeper.js';
+import { ReauthRequiredError, SignedOutError, UpstreamUnavailableError } from './keeper-errors.js';
+import type { KeeperStateType } from './keeper-state.js';
+import { silentLogger, type AccountRecord } from './ports.js';
+import { Secret } from './secret.js';
+import { FakeAuth } from './testing/fake-auth.js';
+import { FakeClock, seededRandom, settle } from './testing/fake-clock.js';
+import { FakeSecretStore } from './testing/fake-secret-store.js';
+import { Vault } from './vault.js';
+
+const ACCOUNT = 'main';
+
+class MemoryRecords implements AccountRecordStore {
+  record: AccountRecord;
+  updates = 0;
+  constructor(record: Partial<AccountRecord> = {}) {
+    this.record = {
+      name: ACCOUNT,
+      username: 'user@example.com',
+      platform: 'android',
+      deviceId: 'dev-1',
+      rememberPassword: false,
+      createdAt: 0,
+      ...record,
+    };
+  }
+  get(name: string): AccountRecord | undefined {
+    return name === ACCOUNT ? this.record : undefined;
+  }
+  async update(_name: string, patch: Partial<AccountRecord>): Promise<void> {
+    this.updates += 1;
+    this.record = { ...this.record, ...patch };
+  }
+}
+
+interface Rig {
+  clock: FakeClock;
+  auth: FakeAuth;
+  store: FakeSecretStore;
+  vault: Vault;
+  records: MemoryRecords;
+  keeper: Keeper;
+  states: KeeperStateType[];
+}
+
+function rig(opts: { record?: Partial<AccountRecord>; options?: Partial<KeeperOptions>; token?: boolean } = {}): Rig {
+  const clock = new FakeClock();
+  const auth = new FakeAuth();
+  const store = new FakeSecretStore();
+  const vault = new Vault(store, silentLogger);
+  const records = new MemoryRecords(opts.record);
+  if (opts.token !== false) store.entries.set(`${ACCOUNT}/refresh-token`, auth.mint());
+  const keeper = new Keeper({
+    account: ACCOUNT,
+    records,
+    vault,
+    auth,
+    clock,
+    random: seededRandom(7),
+    log: silentLogger,
+    options: opts.options,
+  });
+  const states: KeeperStateType[] = [];
+  keeper.on('state', (s) => states.push(s.type));
+  return { clock, auth, store, vault, records, keeper, states };
+}
+
+const storedToken = (r: Rig) => r.store.entries.get(`${ACCOUNT}/refresh-token`)?.reveal();
+
+describe('Keeper: start-up and refresh', () => {
+  it('starts from the keychain token, refreshes once and stores the rotated token', async () => {
+    const r = rig();
+    const before = storedToken(r);
+    await r.keeper.start();
+    assert.equal(r.keeper.state.type, 'healthy');
+    assert.equal(r.auth.refreshCalls, 1);
+    assert.notEqual(storedToken(r), before, 'rotated token must replace the spent one');
+    assert.equal(r.auth.issued.at(-1)!.token, storedToken(r));
+    assert.equal(r.records.record.refreshIntent, undefined, 'intent cleared after the keychain write');
+    assert.equal(r.records.record.lastRefreshAt, r.clock.now());
+    assert.equal(r.records.record.userId, 'user-1');
+    assert.deepEqual(r.states, ['refreshing', 'healthy']);
+    const view = await r.keeper.getAccessToken();
+    assert.equal(view.accessToken.reveal(), 'at-2');
+    assert.equal(view.deviceId, 'dev-1');
+    assert.equal(view.expiresAt, r.clock.now() + 3600_000);
+  });
+
+  it('records the refresh intent before the upstream call', async () => {
+    const r = rig();
+    r.auth.hold();
+    const started = r.keeper.start();
+    await settle();
+    const spent = r.store.entries.get(`${ACCOUNT}/refresh-token`)!;
+    assert.equal(r.records.record.refreshIntent?.tokenFingerprint, spent.fingerprint());
+    r.auth.release();
+    await started;
+    assert.equal(r.records.record.refreshIntent, undefined);
+  });
+
+  it('hands out no access token before the rotated refresh token is in the keychain (write-ahead)', async () => {
+    const r = rig();
+    await r.keeper.start();
+    const old = await r.keeper.getAccessToken();
+    r.store.holdWrites();
+    r.auth.hold();
+    let resolved = false;
+    const pending = r.keeper.refreshNow().then((v) => {
+      resolved = true;
+      return v;
+    });
+    r.auth.release();
+    await settle();
+    assert.equal(resolved, false, 'the new access token must wait for the keychain write');
+    const meanwhile = await r.keeper.getAccessToken();
+    assert.equal(meanwhile.accessToken.reveal(), old.accessToken.reveal(), 'others still get the old token');
+    r.store.release();
+    const view = await pending;
+    assert.notEqual(view.accessToken.reveal(), old.accessToken.reveal());
+    assert.equal(r.store.writes.at(-1)!.fingerprint, new Secret(storedToken(r)!).fingerprint());
+    assert.ok(view.expiresAt > r.clock.now());
+  });
+
+  it('serves a herd of concurrent callers with exactly one upstream refresh (single-flight)', async () => {
+    const r = rig();
+    await r.keeper.start();
+    await r.clock.advance(3600_000); // access token now expired
+    r.auth.hold();
+    const calls = Array.from({ length: 200 }, () => r.keeper.getAccessToken());
+    await settle();
+    r.auth.release();
+    const views = await Promise.all(calls);
+    assert.equal(r.auth.refreshCalls, 2, 'one at start-up, one for the whole herd');
+    assert.equal(new Set(views.map((v) => v.accessToken.reveal())).size, 1);
+    assert.equal(r.auth.invalidGrantCount, 0);
+  });
+
+  it('joins every trigger (manual, rejection report, timer, demand) into one refresh', async () => {
+    const r = rig({ options: { rejectCooldownMs: 0 } });
+    await r.keeper.start();
+    const current = await r.keeper.getAccessToken();
+    await r.clock.advance(1000);
+    r.auth.hold();
+    const all = [
+      ...Array.from({ length: 20 }, () => r.keeper.refreshNow()),
+      ...Array.from({ length: 20 }, () => r.keeper.reportRejected(current.accessToken)),
+    ];
+    await r.clock.advance(3600_000); // the proactive timer fires while the refresh is held
+    all.push(r.keeper.getAccessToken());
+    r.auth.release();
+    const views = await Promise.all(all);
+    assert.equal(r.auth.refreshCalls, 2, 'one at start-up, one for all triggers');
+    // Reports made while the old token was still valid got it back; everyone else the new one.
+    const fresh = [...views.slice(0, 20), views.at(-1)!].map((v) => v.accessToken.reveal());
+    assert.equal(new Set(fresh).size, 1);
+    assert.notEqual(fresh[0], current.accessToken.reveal());
+  });
+
+  it('refreshes proactively before expiry, with jitter, through many rotations without reuse', async () => {
+    const r = rig({ options: { refreshMarginMs: 300_000 } });
+    await r.keeper.start();
+    const refreshTimes: number[] = [];
+    r.keeper.on('rotated', (e) => refreshTimes.push(e.at));
+    let expiresAt = r.keeper.accessExpiresAt!;
+    for (let i = 0; i < 50; i++) {
+      await r.clock.runNext();
+      assert.equal(r.keeper.state.type, 'healthy');
+      const at = refreshTimes.at(-1)!;
+      assert.ok(at <= expiresAt - 300_000, `refresh ${i} came at least the margin before expiry`);
+      assert.ok(at >= expiresAt - 300_000 - 0.05 * 3600_000, `refresh ${i} came no earlier than margin + jitter`);
+      expiresAt = r.keeper.accessExpiresAt!;
+    }
+    assert.equal(refreshTimes.length, 50);
+    assert.ok(new Set(refreshTimes.map((t, i) => t - (refreshTimes[i - 1] ?? 0))).size > 1, 'jitter varies the schedule');
+    assert.ok(r.auth.issued.slice(0, -1).every((e) => e.used), 'every issued refresh token but the newest was spent');
+    assert.equal(r.auth.invalidGrantCount, 0);
+  });
+
+  it('keeps working from memory when the keychain write fails, reports warn, and saves later', async () => {
+    const r = rig({ options: { keychainRetryMs: 30_000 } });
+    r.store.available = true;
+    await r.keeper.start();
+    r.store.available = false;
+    const view = await r.keeper.refreshNow();
+    assert.ok(view.accessToken.reveal().startsWith('at-'));
+    assert.equal(r.keeper.state.type, 'healthy');
+    assert.equal(r.keeper.state.type === 'healthy' && r.keeper.state.unsaved, true);
+    assert.equal(r.keeper.health(), 'warn');
+    assert.equal(r.vault.status.available, false);
+    assert.notEqual(storedToken(r), r.auth.issued.at(-1)!.token, 'keychain still holds the older token');
+    r.store.available = true;
+    await r.clock.advance(30_000);
+    assert.equal(storedToken(r), r.auth.issued.at(-1)!.token, 'pending write reached the keychain');
+    assert.equal(r.keeper.health(), 'ok');
+    assert.equal(r.vault.status.available, true);
+  });
+});
+
+describe('Keeper: invalid_grant', () => {
+  it('re-reads the keychain and retries once with a newer token saved by another holder', async () => {
+    const r = rig();
+    await r.keeper.start();
+    // Another holder spends our token and saves its successor in the keychain.
+    const ours = r.auth.issued.at(-1)!;
+    ours.used = true;
+    const newer = r.auth.mint();
+    r.store.entries.set(`${ACCOUNT}/refresh-token`, newer);
+    await r.keeper.refreshNow();
+    assert.equal(r.keeper.state.type, 'healthy');
+    assert.equal(r.auth.invalidGrantCount, 1);
+    assert.equal(r.auth.issued.find((e) => e.token === newer.reveal())!.used, true);
+  });
+
+  it('signs in again with the stored password when the user allowed it', async () => {
+    const r = rig({ record: { rememberPassword: true } });
+    r.store.entries.set(`${ACCOUNT}/password`, new Secret('right-password'));
+    await r.keeper.start();
+    r.auth.issued.at(-1)!.used = true; // spent elsewhere
+    await r.keeper.refreshNow();
+    assert.equal(r.keeper.state.type, 'healthy');
+    assert.equal(r.auth.signInCalls, 1);
+    assert.deepEqual(r.states.slice(-3), ['refreshing', 'signing-in', 'healthy']);
+  });
+
+  it('ends in reauth-required without a password, and a restart never spends the dead token again', async () => {
+    const r = rig();
+    await r.keeper.start();
+    r.auth.issued.at(-1)!.used = true;
+    await assert.rejects(r.keeper.refreshNow(), ReauthRequiredError);
+    assert.equal(r.keeper.state.type, 'reauth-required');
+    assert.equal(r.keeper.state.type === 'reauth-required' && r.keeper.state.reason, 'invalid-grant');
+    assert.equal(r.keeper.health(), 'error');
+    await assert.rejects(r.keeper.getAccessToken(), (e: unknown) => e instanceof ReauthRequiredError && /Sign in again/.test(e.message));
+    assert.ok(r.records.record.reauth?.deadTokenFingerprint);
+    assert.equal(r.clock.pendingTimers, 0, 'no retry loop on a dead token');
+
+    const calls = r.auth.refreshCalls;
+    const again = new Keeper({
+      account: ACCOUNT,
+      records: r.records,
+      vault: new Vault(r.store, silentLogger),
+      auth: r.auth,
+      clock: r.clock,
+      random: seededRandom(1),
+      log: silentLogger,
+    });
+    await again.start();
+    assert.equal(again.state.type, 'reauth-required');
+    assert.equal(r.auth.refreshCalls, calls, 'the known-dead token was not sent again');
+  });
+
+  it('knows when a crash lost the rotated token and says so (rotated-during-crash)', async () => {
+    const r = rig();
+    const token = r.store.entries.get(`${ACCOUNT}/refresh-token`)!;
+    // The previous run recorded its intent, PikPak rotated, and the run died before saving.
+    r.records.record.refreshIntent = { tokenFingerprint: token.fingerprint(), startedAt: 0 };
+    r.auth.issued.find((e) => e.token === token.reveal())!.used = true;
+    await r.keeper.start();
+    assert.equal(r.keeper.state.type, 'reauth-required');
+    assert.equal(r.keeper.state.type === 'reauth-required' && r.keeper.state.reason, 'rotated-during-crash');
+    assert.equal(r.auth.refreshCalls, 1);
+  });
+
+  it('recovers from a crash-lost token by itself with a stored password', async () => {
+    const r = rig({ record: { rememberPassword: true } });
+    r.store.entries.set(`${ACCOUNT}/password`, new Secret('right-password'));
+    const token = r.store.entries.get(`${ACCOUNT}/refresh-token`)!;
+    r.records.record.refreshIntent = { tokenFingerprint: token.fingerprint(), startedAt: 0 };
+    r.auth.issued.find((e) => e.token === token.reveal())!.used = true;
+    await r.keeper.start();
+    assert.equal(r.keeper.state.type, 'healthy');
+    assert.equal(r.auth.signInCalls, 1);
+  });
+});
+
+describe('Keeper: transient failures', () => {
+  it('backs off exponentially with a cap, keeps the token, and recovers', async () => {
+    const r = rig({ options: { backoff: { minMs: 1000, maxMs: 8000, factor: 2, jitter: 0 } } });
+    await r.keeper.start();
+    const token = storedToken(r);
+    for (let i = 0; i < 6; i++) r.auth.failures.refresh.push(new TransientError('server', 'PikPak answered 502'));
+    const view = await r.keeper.refreshNow(); // the held access token is still valid
+    assert.ok(view.expiresAt > r.clock.now());
+    const delays: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      assert.equal(r.keeper.state.type, 'retrying');
+      assert.equal(storedToken(r), token, 'a transient failure never discards the refresh token');
+      const s = r.keeper.state;
+      delays.push(s.type === 'retrying' ? s.nextAttemptAt - r.clock.now() : -1);
+      await r.clock.runNext();
+    }
+    assert.deepEqual(delays, [1000, 2000, 4000, 8000, 8000, 8000]);
+    assert.equal(r.keeper.state.type, 'healthy');
+    assert.notEqual(storedToken(r), token);
+  });
+
+  it('serves the still-valid token while retrying, and says when it will try again once it expired', async () => {
+    const r = rig({
+      options: { refreshMarginMs: 10_000, jitterFraction: 0, backoff: { minMs: 60_000, maxMs: 60_000, factor: 1, jitter: 0 } },
+    });
+    await r.keeper.start();
+    r.auth.failures.refresh.push(new TransientError('network', 'connect ECONNREFUSED'));
+    await r.clock.advance(3600_000 - 10_000);
+    // The proactive timer already fired and failed: we are retrying with 10 s of validity left.
+    assert.equal(r.keeper.state.type, 'retrying');
+    assert.equal(r.keeper.health(), 'warn');
+    const view = await r.keeper.getAccessToken();
+    assert.equal(view.accessToken.reveal(), 'at-2');
+    await r.clock.advance(10_000);
+    assert.equal(r.keeper.health(), 'error', 'expired and no refresh possible yet');
+    await assert.rejects(r.keeper.getAccessToken(), UpstreamUnavailableError);
+  });
+
+  it('honours a rate limit hint as the earliest retry', async () => {
+    const r = rig({ options: { backoff: { minMs: 1000, maxMs: 1000, factor: 1, jitter: 0 } } });
+    await r.keeper.start();
+    r.auth.failures.refresh.push(new RateLimitedError('slow down', { pikpakCode: 10, retryAfterMs: 45_000 }));
+    await r.keeper.refreshNow();
+    const s = r.keeper.state;
+    assert.equal(s.type, 'retrying');
+    assert.equal(s.type === 'retrying' && s.nextAttemptAt - r.clock.now(), 45_000);
+  });
+
+  it('waits for the keychain when it is unavailable at start-up', async () => {
+    const r = rig();
+    r.store.available = false;
+    await r.keeper.start();
+    assert.equal(r.keeper.state.type, 'retrying');
+    assert.equal(r.auth.refreshCalls, 0);
+    r.store.available = true;
+    await r.clock.runNext();
+    assert.equal(r.keeper.state.type, 'healthy');
+  });
+});
+
+describe('Keeper: consumers', () => {
+  it('answers a report about an old token with the current one, without refreshing', async () => {
+    const r = rig();
+    await r.keeper.start();
+    const first = await r.keeper.getAccessToken();
+    await r.clock.advance(20_000);
+    await r.keeper.refreshNow();
+    const calls = r.auth.refreshCalls;
+    const view = await r.keeper.reportRejected(first.accessToken);
+    assert.notEqual(view.accessToken.reveal(), first.accessToken.reveal());
+    assert.equal(r.auth.refreshCalls, calls);
+  });
+
+  it('refreshes when the current token is reported, but not within the cool-down', async () => {
+    const r = rig({ options: { rejectCooldownMs: 10_000 } });
+    await r.keeper.start();
+    const current = await r.keeper.getAccessToken();
+    await r.keeper.reportRejected(current.accessToken.reveal());
+    assert.equal(r.auth.refreshCalls, 1, 'too soon after issue: no refresh');
+    await r.clock.advance(10_000);
+    const fresh = await r.keeper.reportRejected(current.accessToken.reveal());
+    assert.equal(r.auth.refreshCalls, 2);
+    assert.notEqual(fresh.accessToken.reveal(), current.accessToken.reveal());
+  });
+
+  it('refuses tokens when signed out or without a stored refresh token', async () => {
+    const r = rig({ token: false });
+    await assert.rejects(r.keeper.getAccessToken(), SignedOutError);
+    await r.keeper.start();
+    assert.equal(r.keeper.state.type, 'reauth-required');
+    assert.equal(r.keeper.state.type === 'reauth-required' && r.keeper.state.reason, 'no-refresh-token');
+  });
+
+  it('signs in, remembers the password only when asked, and signs out completely', async () => {
+    const r = rig({ token: false });
+    await r.keeper.signIn({
+      username: 'user@example.com',
+      password: new Secret('right-password'),
+      platform: 'android',
+      deviceId: 'dev-1',
+      rememberPassword: false,
+    });
+    assert.equal(r.keeper.state.type, 'healthy');
+    assert.equal(r.store.entries.has(`${ACCOUNT}/password`), false);
+    assert.ok(storedToken(r));
+    await assert.rejects(
+      r.keeper.signIn({
+        username: 'user@example.com',
+        password: new Secret('wrong'),
+        platform: 'android',
+        deviceId: 'dev-1',
+        rememberPassword: true,
+      }),
+      /wrong password/,
+    );
+    assert.equal(r.keeper.state.type, 'healthy', 'a failed re-login leaves the healthy session alone');
+    assert.equal(r.store.entries.has(`${ACCOUNT}/password`), false, 'a rejected password is not stored');
+    await r.keeper.signOut();
+    assert.equal(r.keeper.state.type, 'signed-out');
+    assert.equal(r.store.entries.size, 0);
+    assert.equal(r.clock.pendingTimers, 0);
+  });
+
+  it('stop() lets an in-flight refresh finish and persist', async () => {
+    const r = rig();
+    await r.keeper.start();
+    r.auth.hold();
+    const refresh = r.keeper.refreshNow();
+    await settle();
+    const stopped = r.keeper.stop();
+    r.auth.release();
+    await stopped;
+    await refresh;
+    assert.equal(storedToken(r), r.auth.issued.at(-1)!.token);
+    assert.equal(r.clock.pendingTimers, 0, 'no proactive refresh scheduled after stop');
+  });
+});

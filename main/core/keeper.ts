@@ -1,0 +1,638 @@
+/**
+ * The token keeper: the one owner of one PikPak account's refresh token.
+ *
+ * Rules it enforces (DESIGN.md, "Accounts and the keeper"):
+ * 1. single-flight — every trigger (timer, consumer demand, rejection report, retry) joins the
+ *    one refresh in flight, so N callers cause one upstream call;
+ * 3. write-ahead — a refresh intent is recorded before the call, and the rotated refresh token
+ *    is in the vault before the new access token is handed out;
+ * 4. invalid_grant — re-read the vault once, then re-login with the stored password if allowed,
+ *    else reauth-required (and the dead token is remembered so a restart never spends it again);
+ * 5. proactive refresh before expiry with jitter; rejected-token reports refresh only when the
+ *    rejected token is the current one;
+ * 6. transient failures back off (capped, jittered) and never discard the refresh token.
+ */
+import { EventEmitter } from 'node:events';
+import { CaptchaRequiredError, InvalidGrantError, PikPakError, RateLimitedError } from '../pikpak/errors/index.js';
+import type { Platform } from '../pikpak/protocol.js';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
+import {
+  ReauthRequiredError,
+  SignedOutError,
+  TokenNotAvailableError,
+  UpstreamUnavailableError,
+} from './keeper-errors.js';
+import {
+  describeState,
+  healthOf,
+  healthy,
+  reauthRequired,
+  refreshing,
+  retrying,
+  signedOut,
+  signingIn,
+  type ErrorSummary,
+  type Health,
+  type KeeperState,
+  type ReauthReason,
+} from './keeper-state.js';
+import type {
+  AccountRecord,
+  AuthProvider,
+  Clock,
+  Logger,
+  Random,
+  TimerHandle,
+  TokenGrant,
+} from './ports.js';
+import type { Secret } from './secret.js';
+import type { Vault } from './vault.js';
+
+export interface KeeperOptions {
+  /** Refresh this long before the access token expires… */
+  readonly refreshMarginMs: number;
+  /** …but never more than this fraction of its lifetime (short-lived tokens in tests). */
+  readonly refreshMarginFraction: number;
+  /** Proactive refreshes come up to this fraction of the lifetime earlier, at random. */
+  readonly jitterFraction: number;
+  /** A token handed out stays valid at least this long (capped at a quarter of its lifetime). */
+  readonly minValidityMs: number;
+  /** A report that the current token was rejected is ignored this soon after it was issued. */
+  readonly rejectCooldownMs: number;
+  readonly backoff: BackoffPolicy;
+  /** How often a refresh token that only lives in memory is offered to the keychain again. */
+  readonly keychainRetryMs: number;
+}
+
+export const DEFAULT_KEEPER_OPTIONS: KeeperOptions = {
+  refreshMarginMs: 5 * 60_000,
+  refreshMarginFraction: 0.25,
+  jitterFraction: 0.05,
+  minValidityMs: 60_000,
+  rejectCooldownMs: 10_000,
+  backoff: DEFAULT_BACKOFF,
+  keychainRetryMs: 30_000,
+};
+
+/** The keeper's view of the settings file: one account's record. */
+export interface AccountRecordStore {
+  get(name: string): AccountRecord | undefined;
+  update(name: string, patch: Partial<AccountRecord>): Promise<void>;
+}
+
+export interface KeeperDeps {
+  readonly account: string;
+  readonly records: AccountRecordStore;
+  readonly vault: Vault;
+  readonly auth: AuthProvider;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly log: Logger;
+  readonly options?: Partial<KeeperOptions>;
+}
+
+/** What a consumer gets. The access token is a Secret so it cannot be logged by accident. */
+export interface AccessTokenView {
+  readonly account: string;
+  readonly accessToken: Secret;
+  readonly tokenType: string;
+  readonly expiresAt: number;
+  readonly userId: string;
+  readonly deviceId: string;
+}
+
+export interface RotationEvent {
+  readonly account: string;
+  readonly at: number;
+  readonly accessExpiresAt: number;
+  readonly via: 'refresh' | 'sign-in';
+  readonly savedToKeychain: boolean;
+}
+
+export interface KeeperEvents {
+  state: [next: KeeperState, previous: KeeperState];
+  rotated: [RotationEvent];
+}
+
+export interface SignInRequest {
+  readonly username: string;
+  readonly password: Secret;
+  readonly platform: Platform;
+  readonly deviceId: string;
+  readonly rememberPassword: boolean;
+  readonly captchaToken?: string | undefined;
+}
+
+interface HeldAccess {
+  readonly token: Secret;
+  readonly tokenType: string;
+  readonly obtainedAt: number;
+  readonly expiresAt: number;
+  readonly userId: string;
+}
+
+type Trigger = 'startup' | 'proactive' | 'demand' | 'rejected' | 'retry' | 'manual';
+
+function summarize(error: unknown): ErrorSummary {
+  if (error instanceof PikPakError || error instanceof TokenNotAvailableError)
+    return { code: error.code, message: error.message };
+  if (error instanceof Error) return { code: 'internal', message: error.message };
+  return { code: 'internal', message: 'unknown failure' };
+}
+
+export class Keeper extends EventEmitter<KeeperEvents> {
+  readonly name: string;
+  readonly #records: AccountRecordStore;
+  readonly #vault: Vault;
+  readonly #auth: AuthProvider;
+  readonly #clock: Clock;
+  readonly #random: Random;
+  readonly #log: Logger;
+  readonly #options: KeeperOptions;
+
+  #state: KeeperState = signedOut();
+  #refreshToken: Secret | undefined;
+  #access: HeldAccess | undefined;
+  /** The one refresh or sign-in in flight; everyone who needs a token joins it. */
+  #inflight: Promise<AccessTokenView> | undefined;
+  #attempt = 0;
+  #refreshTimer: TimerHandle | undefined;
+  #keychainTimer: TimerHandle | undefined;
+  /** The token we hold is the one a crashed run was about to spend (see RefreshIntent). */
+  #crashSuspect = false;
+  #stopped = false;
+  /** Upstream refresh calls made by this keeper (for status and tests). */
+  refreshCount = 0;
+
+  constructor(deps: KeeperDeps) {
+    super();
+    this.name = deps.account;
+    this.#records = deps.records;
+    this.#vault = deps.vault;
+    this.#auth = deps.auth;
+    this.#clock = deps.clock;
+    this.#random = deps.random;
+    this.#log = deps.log;
+    this.#options = { ...DEFAULT_KEEPER_OPTIONS, ...deps.options };
+  }
+
+  get state(): KeeperState {
+    return this.#state;
+  }
+
+  health(now = this.#clock.now()): Health {
+    return healthOf(this.#state, now);
+  }
+
+  describe(now = this.#clock.now()): string {
+    return describeState(this.#state, now);
+  }
+
+  /** Expiry of the access token held in memory, if any. */
+  get accessExpiresAt(): number | undefined {
+    return this.#access?.expiresAt;
+  }
+
+  /**
+   * Loads the refresh token and gets a first access token. Resolves once that first attempt has
+   * settled (into healthy, retrying or reauth-required); never rejects for upstream failures.
+   */
+  async start(): Promise<void> {
+    this.#stopped = false;
+    const record = this.#record();
+    const token = await this.#vault.get(this.name, 'refresh-token');
+    if (!token) {
+      if (!this.#vault.status.available) {
+        // Not "signed out": the keychain may come back. Try again later.
+        this.#attempt += 1;
+        this.#enterRetrying(
+          { code: 'keychain_unavailable', message: `keychain unavailable: ${this.#vault.status.problem ?? ''}` },
+          undefined,
+          () => void this.start(),
+        );
+        return;
+      }
+      this.#enterReauth(
+        'no-refresh-token',
+        'The keychain holds no refresh token for this account. Sign in again.',
+      );
+      return;
+    }
+    this.#refreshToken = token;
+    if (record.reauth?.deadTokenFingerprint === token.fingerprint()) {
+      // PikPak already rejected exactly this token: do not spend a call (and never loop) on it.
+      this.#setState(
+        reauthRequired({ reason: record.reauth.reason, since: record.reauth.since, message: record.reauth.message }),
+      );
+      return;
+    }
+    this.#crashSuspect = record.refreshIntent?.tokenFingerprint === token.fingerprint();
+    if (this.#crashSuspect)
+      this.#log.warn(
+        { account: this.name },
+        'the previous run stopped during a refresh; checking whether PikPak already rotated the token',
+      );
+    await this.#refresh('startup').catch(() => undefined);
+  }
+
+  /** Stops timers and waits for an in-flight refresh to be persisted. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#clearTimer('refresh');
+    this.#clearTimer('keychain');
+    await this.#inflight?.catch(() => undefined);
+    await this.#vault.flush();
+  }
+
+  /**
+   * A valid access token, refreshing first (single-flight) when the held one is missing or
+   * about to expire. Rejects with a TokenNotAvailableError subclass when none can be had.
+   */
+  async getAccessToken(): Promise<AccessTokenView> {
+    const state = this.#state;
+    switch (state.type) {
+      case 'signed-out':
+        throw new SignedOutError(this.name);
+      case 'reauth-required':
+        throw new ReauthRequiredError(this.name, state.reason, state.message);
+      case 'signing-in':
+      case 'refreshing':
+        if (this.#isFresh()) return this.#view();
+        return this.#joinInflight();
+      case 'retrying':
+        if (this.#isFresh()) return this.#view();
+        // The backoff timer owns the next attempt; a herd of consumers must not hammer PikPak.
+        if (this.#access && this.#access.expiresAt > this.#clock.now()) return this.#view();
+        throw new UpstreamUnavailableError(
+          `PikPak cannot be reached for account "${this.name}" (${state.lastError.message}); next attempt in ${Math.ceil(
+            Math.max(0, state.nextAttemptAt - this.#clock.now()) / 1000,
+          )}s`,
+          state.nextAttemptAt,
+        );
+      case 'healthy':
+        if (this.#isFresh()) return this.#view();
+        return this.#refresh('demand');
+    }
+  }
+
+  /**
+   * A consumer says PikPak rejected `accessToken`. Only the current token triggers a refresh (and
+   * not within the cool-down after it was issued); an older token just gets the current one.
+   */
+  async reportRejected(accessToken: Secret | string): Promise<AccessTokenView> {
+    const access = this.#access;
+    const isCurrent = access !== undefined && access.token.equals(accessToken);
+    if (!isCurrent || this.#state.type !== 'healthy') return this.getAccessToken();
+    if (this.#clock.now() - access.obtainedAt < this.#options.rejectCooldownMs) return this.#view();
+    this.#log.info({ account: this.name }, 'a consumer reports the current access token rejected; refreshing');
+    return this.#refresh('rejected');
+  }
+
+  /** Refresh now (menu "Refresh now", CLI). Joins a refresh already in flight. */
+  async refreshNow(): Promise<AccessTokenView> {
+    if (this.#state.type === 'signed-out') throw new SignedOutError(this.name);
+    if (this.#state.type === 'reauth-required')
+      throw new ReauthRequiredError(this.name, this.#state.reason, this.#state.message);
+    return this.#refresh('manual');
+  }
+
+  /**
+   * Signs in (first login or re-login) and adopts the new tokens. The caller has already saved
+   * the account record. Rejects with the provider's typed error when PikPak refuses; the keeper
+   * then returns to the state it was in.
+   */
+  async signIn(request: SignInRequest): Promise<AccessTokenView> {
+    await this.#inflight?.catch(() => undefined);
+    const previous = this.#state;
+    const attempt = this.#signIn(request).catch((error: unknown) => {
+      this.#restoreAfterFailedSignIn(previous);
+      throw error;
+    });
+    this.#inflight = attempt;
+    try {
+      return await attempt;
+    } finally {
+      if (this.#inflight === attempt) this.#inflight = undefined;
+    }
+  }
+
+  /** A failed sign-in leaves things as they were, including a pending proactive refresh. */
+  #restoreAfterFailedSignIn(previous: KeeperState): void {
+    if (previous.type === 'healthy') {
+      this.#setTimer('refresh', Math.max(0, previous.nextRefreshAt - this.#clock.now()), () =>
+        void this.#refresh('proactive').catch(() => undefined),
+      );
+    } else if (previous.type === 'retrying') {
+      this.#setTimer('refresh', Math.max(0, previous.nextAttemptAt - this.#clock.now()), () =>
+        void this.#refresh('retry').catch(() => undefined),
+      );
+    }
+    this.#setState(previous.type === 'signing-in' || previous.type === 'refreshing' ? signedOut() : previous);
+  }
+
+  /** Forgets the account's secrets (keychain and memory) and stops refreshing. */
+  async signOut(): Promise<void> {
+    await this.#inflight?.catch(() => undefined);
+    this.#clearTimer('refresh');
+    this.#clearTimer('keychain');
+    this.#refreshToken = undefined;
+    this.#access = undefined;
+    await this.#vault.delete(this.name, 'refresh-token');
+    await this.#vault.delete(this.name, 'password');
+    this.#setState(signedOut());
+  }
+
+  // ── refresh ──────────────────────────────────────────────────────────────────────────────
+
+  #refresh(trigger: Trigger): Promise<AccessTokenView> {
+    if (this.#inflight) return this.#inflight;
+    const run = this.#runRefresh(trigger);
+    this.#inflight = run;
+    const clear = (): void => {
+      if (this.#inflight === run) this.#inflight = undefined;
+    };
+    run.then(clear, clear);
+    return run;
+  }
+
+  #joinInflight(): Promise<AccessTokenView> {
+    return this.#inflight ?? this.getAccessToken();
+  }
+
+  async #runRefresh(trigger: Trigger): Promise<AccessTokenView> {
+    this.#clearTimer('refresh');
+    const token = this.#refreshToken;
+    if (!token) {
+      this.#enterReauth('no-refresh-token', 'No refresh token is held for this account. Sign in again.');
+      throw this.#notAvailable();
+    }
+    this.#setState(refreshing(this.#clock.now(), this.#access?.expiresAt));
+    this.#log.debug({ account: this.name, trigger, token: token.fingerprint() }, 'refreshing');
+    await this.#recordIntent(token);
+    try {
+      return await this.#adopt(await this.#callRefresh(token), 'refresh');
+    } catch (error) {
+      if (error instanceof InvalidGrantError) return this.#onInvalidGrant(token);
+      return this.#onRefreshFailure(error);
+    }
+  }
+
+  async #callRefresh(token: Secret): Promise<TokenGrant> {
+    const sentAt = this.#clock.now();
+    this.refreshCount += 1;
+    const grant = await this.#auth.refresh({ platform: this.#record().platform, refreshToken: token });
+    // Count the lifetime from when we asked, not when the answer arrived: never overestimate it.
+    return { ...grant, expiresInSec: grant.expiresInSec - (this.#clock.now() - sentAt) / 1000 };
+  }
+
+  async #onInvalidGrant(spent: Secret): Promise<AccessTokenView> {
+    this.#log.warn({ account: this.name, token: spent.fingerprint() }, 'PikPak rejected the refresh token (invalid_grant)');
+    // Another holder may have rotated it and saved the newer one: try that, once.
+    const stored = await this.#vault.get(this.name, 'refresh-token');
+    if (stored && !stored.equals(spent)) {
+      this.#log.info({ account: this.name, token: stored.fingerprint() }, 'the keychain holds a newer refresh token; retrying once with it');
+      this.#refreshToken = stored;
+      await this.#recordIntent(stored);
+      try {
+        return await this.#adopt(await this.#callRefresh(stored), 'refresh');
+      } catch (error) {
+        if (!(error instanceof InvalidGrantError)) return this.#onRefreshFailure(error);
+        spent = stored;
+      }
+    }
+    const crash = this.#crashSuspect;
+    const record = this.#record();
+    if (record.rememberPassword) {
+      const password = await this.#vault.get(this.name, 'password');
+      if (password) {
+        this.#log.info({ account: this.name }, 'signing in again with the stored password');
+        try {
+          return await this.#signIn({
+            username: record.username,
+            password,
+            platform: record.platform,
+            deviceId: record.deviceId,
+            rememberPassword: true,
+          });
+        } catch (error) {
+          if (!(error instanceof InvalidGrantError) && error instanceof PikPakError && error.retryable)
+            return this.#onRefreshFailure(error);
+          const captchaUrl = error instanceof CaptchaRequiredError ? error.url : undefined;
+          this.#enterReauth(
+            'sign-in-failed',
+            captchaUrl
+              ? 'PikPak rejected the refresh token and asks for a captcha before signing in again. Sign in from the app to solve it.'
+              : `PikPak rejected the refresh token, and signing in again with the stored password failed (${summarize(error).message}). Sign in again.`,
+            spent,
+            captchaUrl,
+          );
+          throw this.#notAvailable();
+        }
+      }
+    }
+    if (crash)
+      this.#enterReauth(
+        'rotated-during-crash',
+        'The broker stopped while PikPak was rotating this refresh token, so the new one was lost. Sign in again once; with "remember password" this recovers by itself.',
+        spent,
+      );
+    else
+      this.#enterReauth(
+        'invalid-grant',
+        'PikPak rejected the refresh token (it was used by another program or revoked). Sign in again.',
+        spent,
+      );
+    throw this.#notAvailable();
+  }
+
+  /** Transient failure, rate limit or an unexpected answer: back off, keep the token. */
+  #onRefreshFailure(error: unknown): AccessTokenView {
+    const summary = summarize(error);
+    this.#attempt += 1;
+    const retryAfter = error instanceof RateLimitedError ? error.retryAfterMs : undefined;
+    this.#log.warn({ account: this.name, attempt: this.#attempt, error: summary }, 'refresh failed; will retry');
+    this.#enterRetrying(summary, retryAfter, () => void this.#refresh('retry').catch(() => undefined));
+    // A caller may still use an access token that has not expired yet.
+    if (this.#access && this.#access.expiresAt > this.#clock.now()) return this.#view();
+    throw this.#notAvailable();
+  }
+
+  // ── sign-in ──────────────────────────────────────────────────────────────────────────────
+
+  async #signIn(request: SignInRequest): Promise<AccessTokenView> {
+    this.#clearTimer('refresh');
+    this.#setState(signingIn(this.#clock.now()));
+    const sentAt = this.#clock.now();
+    const grant = await this.#auth.signIn({
+      platform: request.platform,
+      username: request.username,
+      password: request.password,
+      deviceId: request.deviceId,
+      captchaToken: request.captchaToken,
+    });
+    const adjusted = { ...grant, expiresInSec: grant.expiresInSec - (this.#clock.now() - sentAt) / 1000 };
+    if (request.rememberPassword) await this.#vault.set(this.name, 'password', request.password);
+    else await this.#vault.delete(this.name, 'password');
+    return this.#adopt(adjusted, 'sign-in');
+  }
+
+  // ── adopting new tokens (write-ahead) ────────────────────────────────────────────────────
+
+  async #adopt(grant: TokenGrant, via: 'refresh' | 'sign-in'): Promise<AccessTokenView> {
+    const now = this.#clock.now();
+    this.#refreshToken = grant.refreshToken;
+    this.#attempt = 0;
+    this.#crashSuspect = false;
+    // Write-ahead: the rotated token reaches the keychain before anyone sees the access token.
+    const saved = await this.#vault.set(this.name, 'refresh-token', grant.refreshToken);
+    if (!saved)
+      this.#log.warn({ account: this.name }, 'could not save the new refresh token to the keychain; keeping it in memory and retrying');
+    const lifetimeMs = Math.max(0, grant.expiresInSec * 1000);
+    this.#access = {
+      token: grant.accessToken,
+      tokenType: grant.tokenType || 'Bearer',
+      obtainedAt: now,
+      expiresAt: now + lifetimeMs,
+      userId: grant.userId,
+    };
+    await this.#updateRecord({
+      refreshIntent: undefined,
+      reauth: undefined,
+      lastRefreshAt: now,
+      ...(grant.userId ? { userId: grant.userId } : {}),
+    });
+    const nextRefreshAt = this.#scheduleProactiveRefresh(lifetimeMs);
+    if (!saved) this.#scheduleKeychainRetry();
+    else this.#clearTimer('keychain');
+    this.#setState(
+      healthy({ accessExpiresAt: this.#access.expiresAt, refreshedAt: now, nextRefreshAt, unsaved: !saved }),
+    );
+    this.emit('rotated', {
+      account: this.name,
+      at: now,
+      accessExpiresAt: this.#access.expiresAt,
+      via,
+      savedToKeychain: saved,
+    });
+    return this.#view();
+  }
+
+  #scheduleProactiveRefresh(lifetimeMs: number): number {
+    const margin = Math.min(this.#options.refreshMarginMs, lifetimeMs * this.#options.refreshMarginFraction);
+    const jitter = this.#random() * this.#options.jitterFraction * lifetimeMs;
+    const delay = Math.max(0, lifetimeMs - margin - jitter);
+    const at = this.#clock.now() + delay;
+    if (!this.#stopped)
+      this.#setTimer('refresh', delay, () => void this.#refresh('proactive').catch(() => undefined));
+    return at;
+  }
+
+  #scheduleKeychainRetry(): void {
+    this.#setTimer('keychain', this.#options.keychainRetryMs, () => {
+      void this.#vault.flush().then((done) => {
+        if (!done) return this.#scheduleKeychainRetry();
+        this.#log.info({ account: this.name }, 'the new refresh token is now saved in the keychain');
+        if (this.#state.type === 'healthy' && this.#state.unsaved) this.#setState({ ...this.#state, unsaved: false });
+      });
+    });
+  }
+
+  // ── state, records, timers ───────────────────────────────────────────────────────────────
+
+  #enterRetrying(lastError: ErrorSummary, hintMs: number | undefined, retry: () => void): void {
+    const attempt = Math.max(1, this.#attempt);
+    const delay = backoffDelay(this.#options.backoff, attempt, this.#random, hintMs);
+    const nextAttemptAt = this.#clock.now() + delay;
+    if (!this.#stopped) this.#setTimer('refresh', delay, retry);
+    this.#setState(retrying({ attempt, nextAttemptAt, lastError, accessExpiresAt: this.#access?.expiresAt }));
+  }
+
+  #enterReauth(reason: ReauthReason, message: string, deadToken?: Secret, captchaUrl?: string): void {
+    this.#clearTimer('refresh');
+    this.#crashSuspect = false;
+    const since = this.#clock.now();
+    this.#setState(reauthRequired({ reason, since, message, captchaUrl }));
+    void this.#updateRecord({
+      refreshIntent: undefined,
+      reauth: { reason, since, message, deadTokenFingerprint: deadToken?.fingerprint() },
+    });
+  }
+
+  #notAvailable(): TokenNotAvailableError {
+    const state = this.#state;
+    if (state.type === 'reauth-required') return new ReauthRequiredError(this.name, state.reason, state.message);
+    if (state.type === 'retrying')
+      return new UpstreamUnavailableError(
+        `PikPak cannot be reached for account "${this.name}" (${state.lastError.message})`,
+        state.nextAttemptAt,
+      );
+    return new SignedOutError(this.name);
+  }
+
+  #isFresh(): boolean {
+    const access = this.#access;
+    if (!access) return false;
+    const lifetime = access.expiresAt - access.obtainedAt;
+    const minValidity = Math.min(this.#options.minValidityMs, lifetime / 4);
+    return access.expiresAt - this.#clock.now() > minValidity;
+  }
+
+  #view(): AccessTokenView {
+    const access = this.#access!;
+    return {
+      account: this.name,
+      accessToken: access.token,
+      tokenType: access.tokenType,
+      expiresAt: access.expiresAt,
+      userId: access.userId,
+      deviceId: this.#record().deviceId,
+    };
+  }
+
+  #record(): AccountRecord {
+    const record = this.#records.get(this.name);
+    if (!record) throw new Error(`no settings record for account "${this.name}"`);
+    return record;
+  }
+
+  async #recordIntent(token: Secret): Promise<void> {
+    await this.#updateRecord({
+      refreshIntent: { tokenFingerprint: token.fingerprint(), startedAt: this.#clock.now() },
+    });
+  }
+
+  /** Settings writes are best-effort here: a failed write must not block or lose a token. */
+  async #updateRecord(patch: Partial<AccountRecord>): Promise<void> {
+    try {
+      await this.#records.update(this.name, patch);
+    } catch (error) {
+      this.#log.error({ account: this.name, error: summarize(error) }, 'could not update the settings file');
+    }
+  }
+
+  #setState(next: KeeperState): void {
+    const previous = this.#state;
+    this.#state = next;
+    if (previous.type !== next.type)
+      this.#log.info({ account: this.name, from: previous.type, to: next.type }, describeState(next, this.#clock.now()));
+    this.emit('state', next, previous);
+  }
+
+  #setTimer(which: 'refresh' | 'keychain', ms: number, fn: () => void): void {
+    this.#clearTimer(which);
+    const handle = this.#clock.setTimer(() => {
+      if (which === 'refresh') this.#refreshTimer = undefined;
+      else this.#keychainTimer = undefined;
+      fn();
+    }, ms);
+    if (which === 'refresh') this.#refreshTimer = handle;
+    else this.#keychainTimer = handle;
+  }
+
+  #clearTimer(which: 'refresh' | 'keychain'): void {
+    const handle = which === 'refresh' ? this.#refreshTimer : this.#keychainTimer;
+    if (handle) this.#clock.clearTimer(handle);
+    if (which === 'refresh') this.#refreshTimer = undefined;
+    else this.#keychainTimer = undefined;
+  }
+}

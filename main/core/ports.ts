@@ -1,0 +1,139 @@
+/**
+ * The core's ports: everything with I/O or time comes in through these, so the keeper and the
+ * services run the same in Electron's main process, in plain Node and under fake timers.
+ * Real implementations live in main/storage/ (keychain, settings file, lock) and
+ * main/pikpak/ (HTTP); tests pass fakes.
+ */
+import type { Secret } from './secret.js';
+import type { Platform } from '../pikpak/protocol.js';
+
+/** Wall clock and timers. `setTimer` must not keep the process alive (unref). */
+export interface Clock {
+  now(): number;
+  setTimer(fn: () => void, ms: number): TimerHandle;
+  clearTimer(handle: TimerHandle): void;
+}
+export interface TimerHandle {
+  readonly id: unknown;
+}
+
+/** Uniform [0, 1), for jitter. */
+export type Random = () => number;
+
+/** What the keychain stores per account. Nothing else secret is stored anywhere. */
+export type SecretKind = 'refresh-token' | 'password';
+
+/**
+ * The OS keychain. Implementations throw `KeychainUnavailableError` (main/core/errors) when the
+ * keychain is missing, locked or refuses, and never fall back to a file.
+ */
+export interface SecretStore {
+  /** A human-readable description of where secrets go, e.g. "Secret Service (gnome-keyring)". */
+  readonly description: string;
+  get(account: string, kind: SecretKind): Promise<Secret | undefined>;
+  set(account: string, kind: SecretKind, value: Secret): Promise<void>;
+  delete(account: string, kind: SecretKind): Promise<void>;
+}
+
+/**
+ * Recorded (in settings) before a refresh call goes upstream and cleared once the rotated token
+ * is in the keychain. Found on start-up, it means we died in between: PikPak may already have
+ * rotated the token we hold.
+ */
+export interface RefreshIntent {
+  /** Fingerprint of the refresh token we were about to spend (see Secret.fingerprint). */
+  tokenFingerprint: string;
+  startedAt: number;
+}
+
+/** Non-secret facts about one account, kept in the settings file. */
+export interface AccountRecord {
+  /** The broker's name for the account (what users type after --account). */
+  name: string;
+  username: string;
+  platform: Platform;
+  deviceId: string;
+  userId?: string | undefined;
+  /** Whether the password is in the keychain for automatic re-login. */
+  rememberPassword: boolean;
+  createdAt: number;
+  /** Last time a refresh or sign-in succeeded. */
+  lastRefreshAt?: number | undefined;
+  refreshIntent?: RefreshIntent | undefined;
+  /**
+   * Set when PikPak rejected the stored refresh token, so that a restart does not spend a call
+   * on a token already known to be dead (and never loops on it). Cleared by a successful sign-in.
+   */
+  reauth?: ReauthRecord | undefined;
+}
+
+export interface ReauthRecord {
+  reason: 'invalid-grant' | 'rotated-during-crash' | 'no-refresh-token' | 'sign-in-failed';
+  since: number;
+  message: string;
+  /** Fingerprint of the refresh token PikPak rejected. */
+  deadTokenFingerprint?: string | undefined;
+}
+
+export interface BrokerSettings {
+  version: 1;
+  accounts: AccountRecord[];
+}
+
+/** The settings file. `load` throws `SettingsCorruptError` rather than returning defaults for a bad file. */
+export interface SettingsStore {
+  readonly path: string;
+  load(): Promise<BrokerSettings>;
+  save(settings: BrokerSettings): Promise<void>;
+}
+
+/** What PikPak hands out on sign-in and refresh (the provider's TokenSet has this shape). */
+export interface TokenGrant {
+  accessToken: Secret;
+  refreshToken: Secret;
+  tokenType: string;
+  /** Seconds; the only clock for an access token, which is opaque. */
+  expiresInSec: number;
+  userId: string;
+}
+
+export interface SignInInput {
+  platform: Platform;
+  username: string;
+  password: Secret;
+  deviceId: string;
+  /** A captcha token a human obtained by solving PikPak's challenge page. */
+  captchaToken?: string | undefined;
+}
+
+/**
+ * PikPak's auth calls, as the keeper needs them. Throws the typed errors of main/pikpak/errors
+ * (InvalidGrantError, TransientError, RateLimitedError, CaptchaRequiredError, ...).
+ */
+export interface AuthProvider {
+  refresh(input: { platform: Platform; refreshToken: Secret }): Promise<TokenGrant>;
+  signIn(input: SignInInput): Promise<TokenGrant>;
+}
+
+/** Structured logging (pino's shape). Secrets are Secret instances and redact themselves. */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** The real clock: timers are unref'd so they never keep a CLI or test process alive. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimer(fn, ms) {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return { id: t };
+  },
+  clearTimer(handle) {
+    clearTimeout(handle.id as NodeJS.Timeout);
+  },
+};

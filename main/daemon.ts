@@ -1,0 +1,99 @@
+/**
+ * The headless daemon: the core without the Electron shell (NAS, servers, tests). It takes the
+ * data directory's lock (one refresher per machine), opens the broker, keeps every account's
+ * token fresh, and stops cleanly on SIGINT/SIGTERM, letting an in-flight refresh persist.
+ */
+import type { Broker } from './core/broker.js';
+import { LockHeldError } from './core/errors/index.js';
+import type { Logger } from './core/ports.js';
+import type { RuntimeConfig } from './runtime/config.js';
+import { openBroker, type OpenBrokerOverrides } from './runtime/open-broker.js';
+import { acquireInstanceLock, type InstanceLock } from './storage/instance-lock.js';
+import { ensurePrivateDir } from './storage/paths.js';
+
+export interface DaemonOptions {
+  /** Wait for another broker to release the lock instead of exiting. */
+  readonly waitForLock?: boolean;
+  readonly lockPollMs?: number;
+  readonly overrides?: OpenBrokerOverrides;
+}
+
+export interface DaemonHandle {
+  readonly broker: Broker;
+  /** Resolves when the daemon has stopped (signal or stop()). */
+  readonly closed: Promise<void>;
+  stop(reason?: string): Promise<void>;
+}
+
+export async function startDaemon(config: RuntimeConfig, log: Logger, options: DaemonOptions = {}): Promise<DaemonHandle> {
+  await ensurePrivateDir(config.dataDir);
+  const lock = await takeLock(config, log, options);
+  let broker: Broker;
+  try {
+    broker = await openBroker(config, log, options.overrides);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+
+  broker.on('account-state', ({ account, state }) => {
+    if (state.type === 'reauth-required')
+      log.warn(
+        { account, reason: state.reason },
+        `account "${account}" needs a new sign-in: ${state.message} Run: pikpak-token-broker login --account ${account}`,
+      );
+  });
+
+  // Timers are unref'd so CLI commands never hang; the daemon holds the process open itself.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  let stopping: Promise<void> | undefined;
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
+
+  const stop = (reason = 'stop requested'): Promise<void> => {
+    stopping ??= (async () => {
+      log.info({ reason }, 'stopping');
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      try {
+        await broker.stop();
+      } finally {
+        await lock.release();
+        clearInterval(keepAlive);
+        log.info({}, 'stopped');
+        resolveClosed();
+      }
+    })();
+    return stopping;
+  };
+  const onSignal = (signal: NodeJS.Signals): void => void stop(signal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const names = broker.accountNames();
+  log.info(
+    { pid: process.pid, dataDir: config.dataDir, keychain: broker.vault.description, accounts: names.length },
+    names.length ? `broker started with ${names.length} account(s)` : 'broker started; no account yet (add one with: pikpak-token-broker login)',
+  );
+  await broker.start();
+  if (!broker.vault.status.available)
+    log.warn(
+      { problem: broker.vault.status.problem },
+      'the OS keychain is unavailable: tokens are kept in memory only and will be saved when it comes back (never to a plain file)',
+    );
+  for (const account of broker.accounts()) log.info({ account: account.name, health: account.health }, account.description);
+  return { broker, closed, stop };
+}
+
+async function takeLock(config: RuntimeConfig, log: Logger, options: DaemonOptions): Promise<InstanceLock> {
+  for (let announced = false; ; ) {
+    try {
+      return await acquireInstanceLock(config.dataDir, { command: 'daemon' });
+    } catch (error) {
+      if (!(error instanceof LockHeldError) || !options.waitForLock) throw error;
+      if (!announced) log.warn({ holder: error.holder }, `${error.message}; waiting for it to stop`);
+      announced = true;
+      await new Promise((resolve) => setTimeout(resolve, options.lockPollMs ?? 2000));
+    }
+  }
+}

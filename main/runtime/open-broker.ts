@@ -1,0 +1,29 @@
+/** Builds a Broker from real adapters: keychain, settings file and the PikPak client. */
+import { Broker } from '../core/broker.js';
+import type { KeeperOptions } from '../core/keeper.js';
+import { systemClock, type Clock, type Logger, type Random, type SecretStore } from '../core/ports.js';
+import { FileSettingsStore } from '../storage/file-settings-store.js';
+import { KeyringSecretStore } from '../storage/keyring-secret-store.js';
+import { ensurePrivateDir } from '../storage/paths.js';
+import { authProviderFor, createPikPakClient } from './auth-provider.js';
+import type { RuntimeConfig } from './config.js';
+
+export interface OpenBrokerOverrides {
+  clock?: Clock;
+  random?: Random;
+  secrets?: SecretStore;
+  keeperOptions?: Partial<KeeperOptions>;
+}
+
+export async function openBroker(config: RuntimeConfig, log: Logger, overrides: OpenBrokerOverrides = {}): Promise<Broker> {
+  await ensurePrivateDir(config.dataDir);
+  return Broker.open({
+    settings: new FileSettingsStore(config.dataDir),
+    secrets: overrides.secrets ?? new KeyringSecretStore({ service: config.keychainService }),
+    auth: authProviderFor(createPikPakClient(config.upstream)),
+    clock: overrides.clock ?? systemClock,
+    random: overrides.random ?? Math.random,
+    log,
+    keeperOptions: overrides.keeperOptions,
+  });
+}
