@@ -25,7 +25,11 @@ export interface DaemonHandle {
   stop(reason?: string): Promise<void>;
 }
 
-export async function startDaemon(config: RuntimeConfig, log: Logger, options: DaemonOptions = {}): Promise<DaemonHandle> {
+export async function startDaemon(
+  config: RuntimeConfig,
+  log: Logger,
+  options: DaemonOptions = {},
+): Promise<DaemonHandle> {
   await ensurePrivateDir(config.dataDir);
   const lock = await takeLock(config, log, options);
   let broker: Broker;
@@ -73,7 +77,9 @@ export async function startDaemon(config: RuntimeConfig, log: Logger, options: D
   const names = broker.accountNames();
   log.info(
     { pid: process.pid, dataDir: config.dataDir, keychain: broker.vault.description, accounts: names.length },
-    names.length ? `broker started with ${names.length} account(s)` : 'broker started; no account yet (add one with: pikpak-token-broker login)',
+    names.length
+      ? `broker started with ${names.length} account(s)`
+      : 'broker started; no account yet (add one with: pikpak-token-broker login)',
   );
   await broker.start();
   if (!broker.vault.status.available)
@@ -81,12 +87,13 @@ export async function startDaemon(config: RuntimeConfig, log: Logger, options: D
       { problem: broker.vault.status.problem },
       'the OS keychain is unavailable: tokens are kept in memory only and will be saved when it comes back (never to a plain file)',
     );
-  for (const account of broker.accounts()) log.info({ account: account.name, health: account.health }, account.description);
+  for (const account of broker.accounts())
+    log.info({ account: account.name, health: account.health }, account.description);
   return { broker, closed, stop };
 }
 
 async function takeLock(config: RuntimeConfig, log: Logger, options: DaemonOptions): Promise<InstanceLock> {
-  for (let announced = false; ; ) {
+  for (let announced = false; ;) {
     try {
       return await acquireInstanceLock(config.dataDir, { command: 'daemon' });
     } catch (error) {

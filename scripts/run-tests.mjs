@@ -29,7 +29,7 @@ if (files.length === 0) {
 
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-timeout=120000', ...passThrough, ...files],
+  ['--import', 'tsx', '--test', '--test-timeout=600000', ...passThrough, ...files],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);

@@ -18,17 +18,30 @@ export const DEFAULT_KEYCHAIN_SERVICE = 'pikpak-token-broker';
 
 export function addCommonOptions(command: Command): Command {
   return command
-    .option('--data-dir <dir>', 'folder for settings and the instance lock (default: the platform data folder)')
-    .option('--socket <path>', "the token service's socket (default: $XDG_RUNTIME_DIR/pikpak-token-broker/broker.sock)")
-    .option('--keychain-service <name>', 'keychain service name the secrets are stored under', DEFAULT_KEYCHAIN_SERVICE)
+    .option(
+      '--data-dir <dir>',
+      'folder for settings and the instance lock (default: the platform data folder)',
+    )
+    .option(
+      '--socket <path>',
+      "the token service's socket (default: $XDG_RUNTIME_DIR/pikpak-token-broker/broker.sock)",
+    )
+    .option(
+      '--keychain-service <name>',
+      'keychain service name the secrets are stored under',
+      DEFAULT_KEYCHAIN_SERVICE,
+    )
     .option('--auth-base-url <url>', "PikPak's auth host", DEFAULT_AUTH_BASE_URL)
     .option('--drive-base-url <url>', "PikPak's drive host", DEFAULT_DRIVE_BASE_URL)
-    .option('--upstream-ca <file>', "an extra CA certificate (PEM) to trust for PikPak's hosts (e.g. the emulator's)")
+    .option(
+      '--upstream-ca <file>',
+      "an extra CA certificate (PEM) to trust for PikPak's hosts (e.g. the emulator's)",
+    )
     .addOption(new Option('--log-level <level>', 'how much to log').choices(LOG_LEVELS).default('info'))
     .addOption(
-      new Option('--log-format <format>', 'log lines as JSON or for people (default: pretty on a terminal)').choices([
-        'json',
-        'pretty',
-      ]),
+      new Option(
+        '--log-format <format>',
+        'log lines as JSON or for people (default: pretty on a terminal)',
+      ).choices(['json', 'pretty']),
     );
 }

@@ -11,8 +11,11 @@ export interface CommandContext<O> {
   readonly log: Logger;
 }
 
-/** Commands that print results keep logs quiet (warnings only) unless asked otherwise. */
-export function contextOf<O>(command: Command, defaultLevel: CommonOptions['logLevel'] = 'warn'): CommandContext<O> {
+/** Commands that print results keep logs quiet (errors only) unless asked otherwise. */
+export function contextOf<O>(
+  command: Command,
+  defaultLevel: CommonOptions['logLevel'] = 'error',
+): CommandContext<O> {
   const options = command.opts<CommonOptions & O>();
   const level = command.getOptionValueSource('logLevel') === 'default' ? defaultLevel : options.logLevel;
   return {

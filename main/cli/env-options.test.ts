@@ -16,7 +16,10 @@ describe('CLI flags and environment variables', () => {
       for (const option of command.options as Option[]) {
         if (option.long === '--version') continue;
         count += 1;
-        const expected = `PIKPAK_BROKER_${option.long!.replace(/^--(no-)?/, '').replace(/-/g, '_').toUpperCase()}`;
+        const expected = `PIKPAK_BROKER_${option
+          .long!.replace(/^--(no-)?/, '')
+          .replace(/-/g, '_')
+          .toUpperCase()}`;
         assert.equal(option.envVar, expected, `${command.name()} ${option.long}`);
       }
     }

@@ -13,5 +13,7 @@ export function table(rows: string[][]): string {
     (w, row) => row.map((cell, i) => Math.max(w[i] ?? 0, cell.length)),
     [],
   );
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n');
+  return rows
+    .map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '))
+    .join('\n');
 }

@@ -22,7 +22,7 @@ export async function withLocalBroker<T>(
   } catch (error) {
     if (error instanceof LockHeldError)
       throw new CliError(
-        `${error.message}. Run this command while that broker is reachable on its socket, or stop it first.`,
+        `${error.message.replace(/\.$/, '')}. Run this command while that broker is reachable on its socket, or stop it first.`,
         EXIT.lockHeld,
       );
     throw error;

@@ -37,7 +37,11 @@ Exit codes:
   // Usage errors exit with 2 (commander's default is 1).
   const usageExit = (command: Command): void => {
     command.exitOverride((err) => {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+      if (
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help'
+      )
         process.exit(EXIT.ok);
       process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
     });

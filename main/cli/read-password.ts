@@ -6,7 +6,9 @@ import { CliError, EXIT } from './exit-codes.js';
 export async function readPasswordFromStdin(stdin: NodeJS.ReadableStream = process.stdin): Promise<Secret> {
   const chunks: Buffer[] = [];
   for await (const chunk of stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  const text = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  const text = Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
   if (!text) throw new CliError('--password-stdin was given but standard input was empty.', EXIT.usage);
   return new Secret(text);
 }
@@ -15,7 +17,10 @@ export async function readPasswordFromStdin(stdin: NodeJS.ReadableStream = proce
 export async function promptPassword(prompt: string): Promise<Secret> {
   const { stdin, stderr } = process;
   if (!stdin.isTTY)
-    throw new CliError('No password: pass it on standard input with --password-stdin (or run in a terminal to be asked).', EXIT.usage);
+    throw new CliError(
+      'No password: pass it on standard input with --password-stdin (or run in a terminal to be asked).',
+      EXIT.usage,
+    );
   stderr.write(prompt);
   stdin.setRawMode(true);
   stdin.resume();
@@ -32,7 +37,8 @@ export async function promptPassword(prompt: string): Promise<Secret> {
     };
     const onData = (chunk: string): void => {
       for (const ch of chunk) {
-        if (ch === '\r' || ch === '\n') return done(value ? undefined : new CliError('No password entered.', EXIT.usage));
+        if (ch === '\r' || ch === '\n')
+          return done(value ? undefined : new CliError('No password entered.', EXIT.usage));
         if (ch === '\u0003') return done(new CliError('Cancelled.', EXIT.usage));
         if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
         else value += ch;

@@ -15,7 +15,8 @@ export function exitCodeFor(error: unknown): ExitCode {
   if (error instanceof CliError) return error.exitCode;
   if (error instanceof AccountError) return EXIT.usage;
   if (error instanceof ReauthRequiredError || error instanceof SignedOutError) return EXIT.reauthRequired;
-  if (error instanceof CaptchaRequiredError || error instanceof PikPakRejectedError) return EXIT.pikpakRejected;
+  if (error instanceof CaptchaRequiredError || error instanceof PikPakRejectedError)
+    return EXIT.pikpakRejected;
   if (
     error instanceof TransientError ||
     error instanceof RateLimitedError ||

@@ -14,7 +14,12 @@ export interface BackoffPolicy {
 export const DEFAULT_BACKOFF: BackoffPolicy = { minMs: 1_000, maxMs: 5 * 60_000, factor: 2, jitter: 0.5 };
 
 /** Delay before retry number `attempt` (1-based). `random` is uniform in [0, 1). */
-export function backoffDelay(policy: BackoffPolicy, attempt: number, random: () => number, hintMs?: number): number {
+export function backoffDelay(
+  policy: BackoffPolicy,
+  attempt: number,
+  random: () => number,
+  hintMs?: number,
+): number {
   const exponential = policy.minMs * policy.factor ** Math.max(0, attempt - 1);
   const capped = Math.min(policy.maxMs, exponential);
   const jittered = capped * (1 - policy.jitter * random());

@@ -178,7 +178,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
       });
       const saved = this.#pending.get(record.name) ?? this.#record(record.name) ?? record;
       this.#pending.delete(record.name);
-      await this.#upsert({ ...saved, platform: record.platform, rememberPassword: record.rememberPassword, deviceId: record.deviceId });
+      await this.#upsert({
+        ...saved,
+        platform: record.platform,
+        rememberPassword: record.rememberPassword,
+        deviceId: record.deviceId,
+      });
       this.emit('accounts-changed');
       return view;
     } catch (error) {

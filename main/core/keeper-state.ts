@@ -114,7 +114,9 @@ export function healthOf(state: KeeperState, now: number, options = DEFAULT_HEAL
       if (state.unsaved) return 'warn';
       // Expiring soon and the proactive refresh is overdue (e.g. the machine slept): a refresh
       // is still possible, so amber, not red.
-      return state.accessExpiresAt - now < options.expiringSoonMs && state.nextRefreshAt <= now ? 'warn' : 'ok';
+      return state.accessExpiresAt - now < options.expiringSoonMs && state.nextRefreshAt <= now
+        ? 'warn'
+        : 'ok';
     case 'retrying':
       return state.accessExpiresAt !== undefined && state.accessExpiresAt > now ? 'warn' : 'error';
     case 'reauth-required':

@@ -46,7 +46,9 @@ interface Rig {
   states: KeeperStateType[];
 }
 
-function rig(opts: { record?: Partial<AccountRecord>; options?: Partial<KeeperOptions>; token?: boolean } = {}): Rig {
+function rig(
+  opts: { record?: Partial<AccountRecord>; options?: Partial<KeeperOptions>; token?: boolean } = {},
+): Rig {
   const clock = new FakeClock();
   const auth = new FakeAuth();
   const store = new FakeSecretStore();
@@ -170,12 +172,21 @@ describe('Keeper: start-up and refresh', () => {
       assert.equal(r.keeper.state.type, 'healthy');
       const at = refreshTimes.at(-1)!;
       assert.ok(at <= expiresAt - 300_000, `refresh ${i} came at least the margin before expiry`);
-      assert.ok(at >= expiresAt - 300_000 - 0.05 * 3600_000, `refresh ${i} came no earlier than margin + jitter`);
+      assert.ok(
+        at >= expiresAt - 300_000 - 0.05 * 3600_000,
+        `refresh ${i} came no earlier than margin + jitter`,
+      );
       expiresAt = r.keeper.accessExpiresAt!;
     }
     assert.equal(refreshTimes.length, 50);
-    assert.ok(new Set(refreshTimes.map((t, i) => t - (refreshTimes[i - 1] ?? 0))).size > 1, 'jitter varies the schedule');
-    assert.ok(r.auth.issued.slice(0, -1).every((e) => e.used), 'every issued refresh token but the newest was spent');
+    assert.ok(
+      new Set(refreshTimes.map((t, i) => t - (refreshTimes[i - 1] ?? 0))).size > 1,
+      'jitter varies the schedule',
+    );
+    assert.ok(
+      r.auth.issued.slice(0, -1).every((e) => e.used),
+      'every issued refresh token but the newest was spent',
+    );
     assert.equal(r.auth.invalidGrantCount, 0);
   });
 
@@ -233,7 +244,10 @@ describe('Keeper: invalid_grant', () => {
     assert.equal(r.keeper.state.type, 'reauth-required');
     assert.equal(r.keeper.state.type === 'reauth-required' && r.keeper.state.reason, 'invalid-grant');
     assert.equal(r.keeper.health(), 'error');
-    await assert.rejects(r.keeper.getAccessToken(), (e: unknown) => e instanceof ReauthRequiredError && /Sign in again/.test(e.message));
+    await assert.rejects(
+      r.keeper.getAccessToken(),
+      (e: unknown) => e instanceof ReauthRequiredError && /Sign in again/.test(e.message),
+    );
     assert.ok(r.records.record.reauth?.deadTokenFingerprint);
     assert.equal(r.clock.pendingTimers, 0, 'no retry loop on a dead token');
 
@@ -281,7 +295,8 @@ describe('Keeper: transient failures', () => {
     const r = rig({ options: { backoff: { minMs: 1000, maxMs: 8000, factor: 2, jitter: 0 } } });
     await r.keeper.start();
     const token = storedToken(r);
-    for (let i = 0; i < 6; i++) r.auth.failures.refresh.push(new TransientError('server', 'PikPak answered 502'));
+    for (let i = 0; i < 6; i++)
+      r.auth.failures.refresh.push(new TransientError('server', 'PikPak answered 502'));
     const view = await r.keeper.refreshNow(); // the held access token is still valid
     assert.ok(view.expiresAt > r.clock.now());
     const delays: number[] = [];
@@ -299,7 +314,11 @@ describe('Keeper: transient failures', () => {
 
   it('serves the still-valid token while retrying, and says when it will try again once it expired', async () => {
     const r = rig({
-      options: { refreshMarginMs: 10_000, jitterFraction: 0, backoff: { minMs: 60_000, maxMs: 60_000, factor: 1, jitter: 0 } },
+      options: {
+        refreshMarginMs: 10_000,
+        jitterFraction: 0,
+        backoff: { minMs: 60_000, maxMs: 60_000, factor: 1, jitter: 0 },
+      },
     });
     await r.keeper.start();
     r.auth.failures.refresh.push(new TransientError('network', 'connect ECONNREFUSED'));

@@ -13,7 +13,12 @@
  * 6. transient failures back off (capped, jittered) and never discard the refresh token.
  */
 import { EventEmitter } from 'node:events';
-import { CaptchaRequiredError, InvalidGrantError, PikPakError, RateLimitedError } from '../pikpak/errors/index.js';
+import {
+  CaptchaRequiredError,
+  InvalidGrantError,
+  PikPakError,
+  RateLimitedError,
+} from '../pikpak/errors/index.js';
 import type { Platform } from '../pikpak/protocol.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 import {
@@ -36,15 +41,7 @@ import {
   type KeeperState,
   type ReauthReason,
 } from './keeper-state.js';
-import type {
-  AccountRecord,
-  AuthProvider,
-  Clock,
-  Logger,
-  Random,
-  TimerHandle,
-  TokenGrant,
-} from './ports.js';
+import type { AccountRecord, AuthProvider, Clock, Logger, Random, TimerHandle, TokenGrant } from './ports.js';
 import type { Secret } from './secret.js';
 import type { Vault } from './vault.js';
 
@@ -206,7 +203,10 @@ export class Keeper extends EventEmitter<KeeperEvents> {
         // Not "signed out": the keychain may come back. Try again later.
         this.#attempt += 1;
         this.#enterRetrying(
-          { code: 'keychain_unavailable', message: `keychain unavailable: ${this.#vault.status.problem ?? ''}` },
+          {
+            code: 'keychain_unavailable',
+            message: `keychain unavailable: ${this.#vault.status.problem ?? ''}`,
+          },
           undefined,
           () => void this.start(),
         );
@@ -222,7 +222,11 @@ export class Keeper extends EventEmitter<KeeperEvents> {
     if (record.reauth?.deadTokenFingerprint === token.fingerprint()) {
       // PikPak already rejected exactly this token: do not spend a call (and never loop) on it.
       this.#setState(
-        reauthRequired({ reason: record.reauth.reason, since: record.reauth.since, message: record.reauth.message }),
+        reauthRequired({
+          reason: record.reauth.reason,
+          since: record.reauth.since,
+          message: record.reauth.message,
+        }),
       );
       return;
     }
@@ -284,7 +288,10 @@ export class Keeper extends EventEmitter<KeeperEvents> {
     const isCurrent = access !== undefined && access.token.equals(accessToken);
     if (!isCurrent || this.#state.type !== 'healthy') return this.getAccessToken();
     if (this.#clock.now() - access.obtainedAt < this.#options.rejectCooldownMs) return this.#view();
-    this.#log.info({ account: this.name }, 'a consumer reports the current access token rejected; refreshing');
+    this.#log.info(
+      { account: this.name },
+      'a consumer reports the current access token rejected; refreshing',
+    );
     return this.#refresh('rejected');
   }
 
@@ -319,12 +326,16 @@ export class Keeper extends EventEmitter<KeeperEvents> {
   /** A failed sign-in leaves things as they were, including a pending proactive refresh. */
   #restoreAfterFailedSignIn(previous: KeeperState): void {
     if (previous.type === 'healthy') {
-      this.#setTimer('refresh', Math.max(0, previous.nextRefreshAt - this.#clock.now()), () =>
-        void this.#refresh('proactive').catch(() => undefined),
+      this.#setTimer(
+        'refresh',
+        Math.max(0, previous.nextRefreshAt - this.#clock.now()),
+        () => void this.#refresh('proactive').catch(() => undefined),
       );
     } else if (previous.type === 'retrying') {
-      this.#setTimer('refresh', Math.max(0, previous.nextAttemptAt - this.#clock.now()), () =>
-        void this.#refresh('retry').catch(() => undefined),
+      this.#setTimer(
+        'refresh',
+        Math.max(0, previous.nextAttemptAt - this.#clock.now()),
+        () => void this.#refresh('retry').catch(() => undefined),
       );
     }
     this.#setState(previous.type === 'signing-in' || previous.type === 'refreshing' ? signedOut() : previous);
@@ -386,11 +397,17 @@ export class Keeper extends EventEmitter<KeeperEvents> {
   }
 
   async #onInvalidGrant(spent: Secret): Promise<AccessTokenView> {
-    this.#log.warn({ account: this.name, token: spent.fingerprint() }, 'PikPak rejected the refresh token (invalid_grant)');
+    this.#log.warn(
+      { account: this.name, token: spent.fingerprint() },
+      'PikPak rejected the refresh token (invalid_grant)',
+    );
     // Another holder may have rotated it and saved the newer one: try that, once.
     const stored = await this.#vault.get(this.name, 'refresh-token');
     if (stored && !stored.equals(spent)) {
-      this.#log.info({ account: this.name, token: stored.fingerprint() }, 'the keychain holds a newer refresh token; retrying once with it');
+      this.#log.info(
+        { account: this.name, token: stored.fingerprint() },
+        'the keychain holds a newer refresh token; retrying once with it',
+      );
       this.#refreshToken = stored;
       await this.#recordIntent(stored);
       try {
@@ -450,7 +467,10 @@ export class Keeper extends EventEmitter<KeeperEvents> {
     const summary = summarize(error);
     this.#attempt += 1;
     const retryAfter = error instanceof RateLimitedError ? error.retryAfterMs : undefined;
-    this.#log.warn({ account: this.name, attempt: this.#attempt, error: summary }, 'refresh failed; will retry');
+    this.#log.warn(
+      { account: this.name, attempt: this.#attempt, error: summary },
+      'refresh failed; will retry',
+    );
     this.#enterRetrying(summary, retryAfter, () => void this.#refresh('retry').catch(() => undefined));
     // A caller may still use an access token that has not expired yet.
     if (this.#access && this.#access.expiresAt > this.#clock.now()) return this.#view();
@@ -486,7 +506,10 @@ export class Keeper extends EventEmitter<KeeperEvents> {
     // Write-ahead: the rotated token reaches the keychain before anyone sees the access token.
     const saved = await this.#vault.set(this.name, 'refresh-token', grant.refreshToken);
     if (!saved)
-      this.#log.warn({ account: this.name }, 'could not save the new refresh token to the keychain; keeping it in memory and retrying');
+      this.#log.warn(
+        { account: this.name },
+        'could not save the new refresh token to the keychain; keeping it in memory and retrying',
+      );
     const lifetimeMs = Math.max(0, grant.expiresInSec * 1000);
     this.#access = {
       token: grant.accessToken,
@@ -532,7 +555,8 @@ export class Keeper extends EventEmitter<KeeperEvents> {
       void this.#vault.flush().then((done) => {
         if (!done) return this.#scheduleKeychainRetry();
         this.#log.info({ account: this.name }, 'the new refresh token is now saved in the keychain');
-        if (this.#state.type === 'healthy' && this.#state.unsaved) this.#setState({ ...this.#state, unsaved: false });
+        if (this.#state.type === 'healthy' && this.#state.unsaved)
+          this.#setState({ ...this.#state, unsaved: false });
       });
     });
   }
@@ -560,7 +584,8 @@ export class Keeper extends EventEmitter<KeeperEvents> {
 
   #notAvailable(): TokenNotAvailableError {
     const state = this.#state;
-    if (state.type === 'reauth-required') return new ReauthRequiredError(this.name, state.reason, state.message);
+    if (state.type === 'reauth-required')
+      return new ReauthRequiredError(this.name, state.reason, state.message);
     if (state.type === 'retrying')
       return new UpstreamUnavailableError(
         `PikPak cannot be reached for account "${this.name}" (${state.lastError.message})`,
@@ -614,7 +639,10 @@ export class Keeper extends EventEmitter<KeeperEvents> {
     const previous = this.#state;
     this.#state = next;
     if (previous.type !== next.type)
-      this.#log.info({ account: this.name, from: previous.type, to: next.type }, describeState(next, this.#clock.now()));
+      this.#log.info(
+        { account: this.name, from: previous.type, to: next.type },
+        describeState(next, this.#clock.now()),
+      );
     this.emit('state', next, previous);
   }
 

@@ -7,7 +7,7 @@
  * plaintext file. `status` says which of the two is true right now.
  */
 import { EventEmitter } from 'node:events';
-import type { Secret } from './secret.js';
+import { Secret } from './secret.js';
 import type { Logger, SecretKind, SecretStore } from './ports.js';
 
 export interface VaultStatus {
@@ -18,6 +18,8 @@ export interface VaultStatus {
   /** Secrets held only in memory, waiting for the keychain (count, never values). */
   readonly pendingWrites: number;
 }
+
+const PROBE_VALUE = new Secret('probe');
 
 type Key = `${string}\u0000${SecretKind}`;
 const keyOf = (account: string, kind: SecretKind): Key => `${account}\u0000${kind}`;
@@ -84,6 +86,23 @@ export class Vault extends EventEmitter<VaultEvents> {
     return this.#write(key);
   }
 
+  /**
+   * Whether the keychain accepts a write right now (a locked collection still answers reads of
+   * missing entries, so only a write tells). Writes and removes a throw-away entry.
+   */
+  async probeWritable(): Promise<boolean> {
+    const probe = '.pikpak-token-broker-probe';
+    try {
+      await this.#store.set(probe, 'refresh-token', PROBE_VALUE);
+      await this.#store.delete(probe, 'refresh-token');
+      this.#markAvailable();
+      return true;
+    } catch (error) {
+      this.#markUnavailable(error);
+      return false;
+    }
+  }
+
   /** Retries every pending write. Resolves true when nothing is pending any more. */
   async flush(): Promise<boolean> {
     for (const key of [...this.#pending.keys()]) await this.#write(key);
@@ -130,7 +149,11 @@ export class Vault extends EventEmitter<VaultEvents> {
     this.#status = next;
     if (prev.available !== next.available) {
       if (next.available) this.#log.info({ keychain: this.#store.description }, 'keychain available again');
-      else this.#log.warn({ keychain: this.#store.description, problem: next.problem }, 'keychain unavailable; keeping secrets in memory only');
+      else
+        this.#log.warn(
+          { keychain: this.#store.description, problem: next.problem },
+          'keychain unavailable; keeping secrets in memory only',
+        );
     }
     this.emit('status', next);
   }

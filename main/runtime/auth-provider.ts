@@ -1,7 +1,6 @@
 /** Adapts the PikPak provider to the core's AuthProvider port. */
 import { readFileSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
-import type { AuthProvider } from '../core/ports.js';
 import { PikPakClient } from '../pikpak/index.js';
 
 export interface UpstreamOptions {
@@ -25,12 +24,4 @@ export function createPikPakClient(options: UpstreamOptions): PikPakClient {
     // at our bridge, and a broker inheriting it would proxy to itself.
     proxy: false,
   });
-}
-
-export function authProviderFor(client: PikPakClient): AuthProvider {
-  return {
-    refresh: ({ platform, refreshToken }) => client.refresh({ platform, refreshToken }),
-    signIn: ({ platform, username, password, deviceId, captchaToken }) =>
-      client.signInWithCaptcha({ platform, username, password, deviceId, captchaToken }),
-  };
 }

@@ -20,7 +20,12 @@ describe('logger', () => {
     it(`never prints secrets (${format})`, async () => {
       const out = capture();
       const log = createLogger({ level: 'debug', format, destination: out.stream });
-      const canaries = ['CANARY-refresh-1f2e', 'CANARY-password-9a8b', 'CANARY-secret-7c6d', 'CANARY-access-5e4f'];
+      const canaries = [
+        'CANARY-refresh-1f2e',
+        'CANARY-password-9a8b',
+        'CANARY-secret-7c6d',
+        'CANARY-access-5e4f',
+      ];
       log.info({ token: new Secret(canaries[0]!) }, 'a Secret field');
       log.info({ password: canaries[1], client_secret: canaries[2] }, 'plain strings under secret keys');
       log.warn({ account: 'a', nested: { refreshToken: canaries[0], accessToken: canaries[3] } }, 'nested');

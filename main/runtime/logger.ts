@@ -62,7 +62,14 @@ export function createLogger(options: LoggerOptions = {}): Logger & { pino: Pino
   };
 }
 
-const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+const LEVEL_NAMES: Record<number, string> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO',
+  40: 'WARN',
+  50: 'ERROR',
+  60: 'FATAL',
+};
 
 /** "12:00:01 WARN  message  key=value" lines for people at a terminal. */
 function prettyStream(out: NodeJS.WritableStream): Writable {
@@ -76,7 +83,9 @@ function prettyStream(out: NodeJS.WritableStream): Writable {
           const fields = Object.entries(rest)
             .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
             .join(' ');
-          out.write(`${clock} ${(LEVEL_NAMES[level as number] ?? '').padEnd(5)} ${String(msg ?? '')}${fields ? `  ${fields}` : ''}\n`);
+          out.write(
+            `${clock} ${(LEVEL_NAMES[level as number] ?? '').padEnd(5)} ${String(msg ?? '')}${fields ? `  ${fields}` : ''}\n`,
+          );
         } catch {
           out.write(`${line}\n`);
         }

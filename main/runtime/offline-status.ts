@@ -66,7 +66,11 @@ export async function readOfflineStatus(config: RuntimeConfig): Promise<OfflineS
   if (accounts.length === 0) await has('__probe__', 'refresh-token');
   return {
     broker: holder ? { running: true, ...holder } : { running: false },
-    keychain: { description: secrets.description, available: problem === undefined, ...(problem ? { problem } : {}) },
+    keychain: {
+      description: secrets.description,
+      available: problem === undefined,
+      ...(problem ? { problem } : {}),
+    },
     settingsPath: settingsStore.path,
     accounts,
   };

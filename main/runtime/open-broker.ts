@@ -5,7 +5,8 @@ import { systemClock, type Clock, type Logger, type Random, type SecretStore } f
 import { FileSettingsStore } from '../storage/file-settings-store.js';
 import { KeyringSecretStore } from '../storage/keyring-secret-store.js';
 import { ensurePrivateDir } from '../storage/paths.js';
-import { authProviderFor, createPikPakClient } from './auth-provider.js';
+import { toAuthProvider } from '../pikpak/auth-provider.js';
+import { createPikPakClient } from './auth-provider.js';
 import type { RuntimeConfig } from './config.js';
 
 export interface OpenBrokerOverrides {
@@ -15,12 +16,16 @@ export interface OpenBrokerOverrides {
   keeperOptions?: Partial<KeeperOptions>;
 }
 
-export async function openBroker(config: RuntimeConfig, log: Logger, overrides: OpenBrokerOverrides = {}): Promise<Broker> {
+export async function openBroker(
+  config: RuntimeConfig,
+  log: Logger,
+  overrides: OpenBrokerOverrides = {},
+): Promise<Broker> {
   await ensurePrivateDir(config.dataDir);
   return Broker.open({
     settings: new FileSettingsStore(config.dataDir),
     secrets: overrides.secrets ?? new KeyringSecretStore({ service: config.keychainService }),
-    auth: authProviderFor(createPikPakClient(config.upstream)),
+    auth: toAuthProvider(createPikPakClient(config.upstream)),
     clock: overrides.clock ?? systemClock,
     random: overrides.random ?? Math.random,
     log,

@@ -6,8 +6,11 @@ import { contextOf } from '../context.js';
 export function daemonCommand(): Command {
   return addCommonOptions(
     new Command('daemon')
-      .description('run the broker headless: keep every account\'s token fresh (one refresher per machine)')
-      .option('--wait-for-lock', 'if another broker holds the data folder, wait for it to stop instead of exiting'),
+      .description("run the broker headless: keep every account's token fresh (one refresher per machine)")
+      .option(
+        '--wait-for-lock',
+        'if another broker holds the data folder, wait for it to stop instead of exiting',
+      ),
   ).action(async (_opts, command: Command) => {
     const ctx = contextOf<{ waitForLock?: boolean }>(command, 'info');
     const daemon = await startDaemon(ctx.config, ctx.log, { waitForLock: ctx.options.waitForLock ?? false });

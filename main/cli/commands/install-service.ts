@@ -19,8 +19,16 @@ function binPath(): string {
 /** Flags worth baking into the service: only what differs from the defaults. */
 function daemonArgs(command: Command): string[] {
   const args = ['daemon'];
-  for (const key of ['dataDir', 'socket', 'keychainService', 'authBaseUrl', 'driveBaseUrl', 'upstreamCa'] as const) {
-    if (command.getOptionValueSource(key) === 'default' || command.getOptionValue(key) === undefined) continue;
+  for (const key of [
+    'dataDir',
+    'socket',
+    'keychainService',
+    'authBaseUrl',
+    'driveBaseUrl',
+    'upstreamCa',
+  ] as const) {
+    if (command.getOptionValueSource(key) === 'default' || command.getOptionValue(key) === undefined)
+      continue;
     const value = String(command.getOptionValue(key));
     if (key === 'keychainService' && value === DEFAULT_KEYCHAIN_SERVICE) continue;
     args.push(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, value);
@@ -28,7 +36,8 @@ function daemonArgs(command: Command): string[] {
   return args;
 }
 
-const quote = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `"${s.replace(/(["\\$`])/g, '\\$1')}"`);
+const quote = (s: string): string =>
+  /^[\w@%+=:,./-]+$/.test(s) ? s : `"${s.replace(/(["\\$`])/g, '\\$1')}"`;
 
 export function systemdUnit(exec: string[]): string {
   return `[Unit]
@@ -51,7 +60,9 @@ WantedBy=default.target
 }
 
 export function launchdPlist(exec: string[]): string {
-  const args = exec.map((a) => `    <string>${a.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</string>`).join('\n');
+  const args = exec
+    .map((a) => `    <string>${a.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</string>`)
+    .join('\n');
   return `<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
 <plist version="1.0">
@@ -71,7 +82,9 @@ ${args}
 export function installServiceCommand(): Command {
   return addCommonOptions(
     new Command('install-service')
-      .description('run the daemon at login: writes a systemd user unit (Linux) or prints the launchd way (macOS)')
+      .description(
+        'run the daemon at login: writes a systemd user unit (Linux) or prints the launchd way (macOS)',
+      )
       .option('--print', 'only print the unit, write nothing')
       .option('--force', 'overwrite an existing unit'),
   ).action(async (_opts, command: Command) => {
@@ -85,7 +98,10 @@ export function installServiceCommand(): Command {
       return;
     }
     if (process.platform === 'win32')
-      throw new CliError('On Windows, use the tray app (menu: Start at login) to run the broker at login.', EXIT.usage);
+      throw new CliError(
+        'On Windows, use the tray app (menu: Start at login) to run the broker at login.',
+        EXIT.usage,
+      );
     const unit = systemdUnit(exec);
     if (ctx.options.print) {
       process.stdout.write(unit);

@@ -24,10 +24,23 @@ export function loginCommand(): Command {
       .requiredOption('--account <name>', "the broker's name for this account (letters, digits, . _ -)")
       .requiredOption('--username <username>', 'PikPak e-mail, phone number or user name')
       .option('--password-stdin', 'read the password from standard input (otherwise you are asked for it)')
-      .addOption(new Option('--platform <platform>', 'which PikPak client to act as').choices(PLATFORMS).default('android'))
-      .option('--remember-password', 'keep the password in the keychain so the broker can sign in again by itself')
-      .option('--device-id <id>', "device id to use with PikPak (default: AList's, md5 of username + password)")
-      .option('--captcha-token <token>', 'a captcha token from a solved PikPak challenge page (when asked for one)')
+      .addOption(
+        new Option('--platform <platform>', 'which PikPak client to act as')
+          .choices(PLATFORMS)
+          .default('android'),
+      )
+      .option(
+        '--remember-password',
+        'keep the password in the keychain so the broker can sign in again by itself',
+      )
+      .option(
+        '--device-id <id>',
+        "device id to use with PikPak (default: AList's, md5 of username + password)",
+      )
+      .option(
+        '--captcha-token <token>',
+        'a captcha token from a solved PikPak challenge page (when asked for one)',
+      )
       .addHelpText(
         'after',
         '\nExamples:\n  printf %s "$PASSWORD" | pikpak-token-broker login --account main --username me@example.com --password-stdin\n  pikpak-token-broker login --account main --username me@example.com --remember-password',
@@ -35,11 +48,12 @@ export function loginCommand(): Command {
   ).action(async (_opts, command: Command) => {
     const ctx = contextOf<LoginOptions>(command);
     const o = ctx.options;
-    const password = o.passwordStdin ? await readPasswordFromStdin() : await promptPassword(`PikPak password for ${o.username}: `);
+    const password = o.passwordStdin
+      ? await readPasswordFromStdin()
+      : await promptPassword(`PikPak password for ${o.username}: `);
     await withLocalBroker(ctx, 'login', async (broker) => {
       // Without a daemon the token lives only as long as this command: it must reach the keychain.
-      await broker.vault.get(o.account, 'refresh-token');
-      if (!broker.vault.status.available)
+      if (!(await broker.vault.probeWritable()))
         throw new CliError(
           `The OS keychain is unavailable (${broker.vault.status.problem ?? 'no answer'}), so a new refresh token could not be kept after this command ends. Nothing was changed. Unlock or start the keychain, or sign in through a running broker.`,
           EXIT.keychainUnavailable,

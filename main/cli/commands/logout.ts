@@ -6,14 +6,18 @@ import { withLocalBroker } from '../local-broker.js';
 export function logoutCommand(): Command {
   return addCommonOptions(
     new Command('logout')
-      .description("forget an account: its refresh token and password leave the keychain, its settings are removed")
+      .description(
+        'forget an account: its refresh token and password leave the keychain, its settings are removed',
+      )
       .requiredOption('--account <name>', 'the account to forget'),
   ).action(async (_opts, command: Command) => {
     const ctx = contextOf<{ account: string }>(command);
     await withLocalBroker(ctx, 'logout', async (broker) => {
       broker.keeper(ctx.options.account); // unknown account → clear error before anything changes
       await broker.logout(ctx.options.account);
-      process.stdout.write(`Logged out: account "${ctx.options.account}" and its keychain entries are gone.\n`);
+      process.stdout.write(
+        `Logged out: account "${ctx.options.account}" and its keychain entries are gone.\n`,
+      );
     });
   });
 }

@@ -8,7 +8,9 @@ import { formatTime, table } from '../format.js';
 export function statusCommand(): Command {
   return addCommonOptions(
     new Command('status')
-      .description('show the broker, the keychain and every account (exit code 3 when an account needs a new sign-in)')
+      .description(
+        'show the broker, the keychain and every account (exit code 3 when an account needs a new sign-in)',
+      )
       .option('--json', 'machine-readable output'),
   ).action(async (_opts, command: Command) => {
     const ctx = contextOf<{ json?: boolean }>(command);

@@ -65,10 +65,14 @@ export class FakeAuth implements AuthProvider {
     const failure = this.failures.signIn.shift();
     if (failure) throw failure;
     if (this.passwords.get(input.username) !== input.password.reveal())
-      throw new PikPakRejectedError('invalid_account_or_password', 'PikPak rejected the sign-in: wrong password', {
-        pikpakCode: 4002,
-        httpStatus: 400,
-      });
+      throw new PikPakRejectedError(
+        'invalid_account_or_password',
+        'PikPak rejected the sign-in: wrong password',
+        {
+          pikpakCode: 4002,
+          httpStatus: 400,
+        },
+      );
     return this.#grant();
   }
 

@@ -47,7 +47,9 @@ export class FakeClock implements Clock {
     const until = this.#now + ms;
     await settle();
     for (;;) {
-      const due = [...this.#timers.values()].filter((t) => t.at <= until).sort((a, b) => a.at - b.at || a.id - b.id)[0];
+      const due = [...this.#timers.values()]
+        .filter((t) => t.at <= until)
+        .sort((a, b) => a.at - b.at || a.id - b.id)[0];
       if (!due) break;
       this.#timers.delete(due.id);
       this.#now = Math.max(this.#now, due.at);

@@ -1,0 +1,9 @@
+export { BrokerError } from './broker-error.js';
+export {
+  KeychainUnavailableError,
+  KEYCHAIN_UNAVAILABLE_REASONS,
+  type KeychainUnavailableReason,
+} from './keychain-unavailable-error.js';
+export { SettingsCorruptError } from './settings-corrupt-error.js';
+export { LockHeldError, type LockHolder } from './lock-held-error.js';
+export { InsecureDirectoryError } from './insecure-directory-error.js';
