@@ -15,7 +15,11 @@ describe('Vault', () => {
     assert.equal(await vault.set('a', 'refresh-token', new Secret('rt-new')), false);
     assert.equal(vault.status.available, false);
     assert.equal(vault.status.pendingWrites, 1);
-    assert.equal((await vault.get('a', 'refresh-token'))?.reveal(), 'rt-new', 'memory answers while unavailable');
+    assert.equal(
+      (await vault.get('a', 'refresh-token'))?.reveal(),
+      'rt-new',
+      'memory answers while unavailable',
+    );
     assert.equal(store.entries.size, 0, 'nothing reached the keychain, and no file either');
     store.available = true;
     assert.equal(await vault.flush(), true);
