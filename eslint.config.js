@@ -20,7 +20,11 @@ export default tseslint.config(
         // node:test's describe/it return promises that the runner itself awaits.
         {
           allowForKnownSafeCalls: [
-            { from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite', 'before', 'after'] },
+            {
+              from: 'package',
+              package: 'node:test',
+              name: ['describe', 'it', 'test', 'suite', 'before', 'after'],
+            },
           ],
         },
       ],
@@ -32,7 +36,14 @@ export default tseslint.config(
   },
   {
     // The core never imports electron: it must run (and be tested) under plain Node.
-    files: ['main/core/**', 'main/pikpak/**', 'main/service/**', 'main/bridge/**', 'main/daemon.ts', 'main/cli.ts'],
+    files: [
+      'main/core/**',
+      'main/pikpak/**',
+      'main/service/**',
+      'main/bridge/**',
+      'main/daemon.ts',
+      'main/cli.ts',
+    ],
     rules: { 'no-restricted-imports': ['error', { paths: ['electron', 'electron-store'] }] },
   },
   {

@@ -7,6 +7,9 @@ import type { Broker } from './core/broker.js';
 import { LockHeldError } from './core/errors/index.js';
 import type { Logger } from './core/ports.js';
 import type { RuntimeConfig } from './runtime/config.js';
+import { AdminCredential } from './service/admin-credential.js';
+import { ClientRegistry } from './service/client-registry.js';
+import { startTokenService, type TokenService, type TokenServiceLimits } from './service/token-service.js';
 import { openBroker, type OpenBrokerOverrides } from './runtime/open-broker.js';
 import { acquireInstanceLock, type InstanceLock } from './storage/instance-lock.js';
 import { ensurePrivateDir } from './storage/paths.js';
@@ -16,10 +19,16 @@ export interface DaemonOptions {
   readonly waitForLock?: boolean;
   readonly lockPollMs?: number;
   readonly overrides?: OpenBrokerOverrides;
+  /** Also serve the token service on TCP, e.g. `127.0.0.1:8765` (loopback only). */
+  readonly listen?: string | undefined;
+  readonly serviceLimits?: Partial<TokenServiceLimits>;
 }
 
 export interface DaemonHandle {
   readonly broker: Broker;
+  /** Undefined only when a stop signal arrived during start-up. */
+  readonly service: TokenService | undefined;
+  readonly clients: ClientRegistry;
   /** Resolves when the daemon has stopped (signal or stop()). */
   readonly closed: Promise<void>;
   stop(reason?: string): Promise<void>;
@@ -33,8 +42,12 @@ export async function startDaemon(
   await ensurePrivateDir(config.dataDir);
   const lock = await takeLock(config, log, options);
   let broker: Broker;
+  let clients: ClientRegistry;
+  let admin: AdminCredential;
   try {
     broker = await openBroker(config, log, options.overrides);
+    clients = await ClientRegistry.open({ dataDir: config.dataDir, log, clock: options.overrides?.clock });
+    admin = await AdminCredential.loadOrCreate({ dataDir: config.dataDir, log });
   } catch (error) {
     await lock.release();
     throw error;
@@ -50,6 +63,7 @@ export async function startDaemon(
 
   // Timers are unref'd so CLI commands never hang; the daemon holds the process open itself.
   const keepAlive = setInterval(() => undefined, 1 << 30);
+  let service: TokenService | undefined;
   let stopping: Promise<void> | undefined;
   let resolveClosed!: () => void;
   const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
@@ -60,7 +74,9 @@ export async function startDaemon(
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       try {
+        await service?.close();
         await broker.stop();
+        await clients.flush();
       } finally {
         await lock.release();
         clearInterval(keepAlive);
@@ -82,6 +98,23 @@ export async function startDaemon(
       : 'broker started; no account yet (add one with: pikpak-token-broker login)',
   );
   await broker.start();
+  // A signal during start-up: do not open the socket after the broker has already stopped.
+  if (stopping) return { broker, service, clients, closed, stop };
+  try {
+    service = await startTokenService({
+      broker,
+      socketPath: config.socketPath,
+      listen: options.listen,
+      clients,
+      admin,
+      log,
+      clock: options.overrides?.clock,
+      limits: options.serviceLimits,
+    });
+  } catch (error) {
+    await stop('the token service could not start');
+    throw error;
+  }
   if (!broker.vault.status.available)
     log.warn(
       { problem: broker.vault.status.problem },
@@ -89,7 +122,7 @@ export async function startDaemon(
     );
   for (const account of broker.accounts())
     log.info({ account: account.name, health: account.health }, account.description);
-  return { broker, closed, stop };
+  return { broker, service, clients, closed, stop };
 }
 
 async function takeLock(config: RuntimeConfig, log: Logger, options: DaemonOptions): Promise<InstanceLock> {

@@ -1,6 +1,10 @@
 /** The command tree. Every flag of every command also reads PIKPAK_BROKER_<FLAG> (env-options). */
 import { Command } from 'commander';
+import { accountsCommand } from './commands/accounts.js';
+import { clientsCommand } from './commands/clients.js';
 import { daemonCommand } from './commands/daemon.js';
+import { eventsCommand } from './commands/events.js';
+import { tokenCommand } from './commands/token.js';
 import { installServiceCommand } from './commands/install-service.js';
 import { loginCommand } from './commands/login.js';
 import { logoutCommand } from './commands/logout.js';
@@ -21,6 +25,10 @@ export function buildProgram(): Command {
     .addCommand(loginCommand())
     .addCommand(logoutCommand())
     .addCommand(statusCommand())
+    .addCommand(accountsCommand())
+    .addCommand(tokenCommand())
+    .addCommand(clientsCommand())
+    .addCommand(eventsCommand())
     .addCommand(installServiceCommand())
     .addHelpText(
       'after',

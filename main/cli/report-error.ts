@@ -30,14 +30,18 @@ export function exitCodeFor(error: unknown): ExitCode {
   return EXIT.failure;
 }
 
+/** What to do when PikPak asks for a captcha challenge (CLI sign-in, with or without a daemon). */
+export function captchaInstructions(url: string): string {
+  return [
+    'PikPak wants a human to solve a captcha before it lets this sign-in through.',
+    `  1. Open this page in a browser and complete it: ${url}`,
+    '  2. It ends on an address starting with xlaccsdk01://…; copy the value of captcha_token= from it.',
+    '  3. Run the same login command again with --captcha-token <that value>.',
+  ].join('\n');
+}
+
 export function messageFor(error: unknown): string {
-  if (error instanceof CaptchaRequiredError)
-    return [
-      'PikPak wants a human to solve a captcha before it lets this sign-in through.',
-      `  1. Open this page in a browser and complete it: ${error.url}`,
-      '  2. It ends on an address starting with xlaccsdk01://…; copy the value of captcha_token= from it.',
-      '  3. Run the same login command again with --captcha-token <that value>.',
-    ].join('\n');
+  if (error instanceof CaptchaRequiredError) return captchaInstructions(error.url);
   if (error instanceof Error) return error.message;
   return String(error);
 }

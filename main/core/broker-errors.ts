@@ -1,12 +1,7 @@
 /** Errors of the broker's account management; messages say what to do. */
+import { BrokerError } from './errors/broker-error.js';
 
-export abstract class AccountError extends Error {
-  abstract readonly code: string;
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
+export abstract class AccountError extends BrokerError {}
 
 export class AccountNotFoundError extends AccountError {
   readonly code = 'account_not_found';

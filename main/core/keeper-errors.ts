@@ -2,15 +2,10 @@
  * Why the keeper cannot hand out an access token right now. The token service maps these to
  * HTTP statuses and the CLI to exit codes; messages are for people and never contain secrets.
  */
+import { BrokerError } from './errors/broker-error.js';
 import type { ReauthReason } from './keeper-state.js';
 
-export abstract class TokenNotAvailableError extends Error {
-  abstract readonly code: string;
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
+export abstract class TokenNotAvailableError extends BrokerError {}
 
 /** The user must sign in again (see the state's message for why). */
 export class ReauthRequiredError extends TokenNotAvailableError {

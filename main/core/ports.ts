@@ -20,8 +20,12 @@ export interface TimerHandle {
 /** Uniform [0, 1), for jitter. */
 export type Random = () => number;
 
-/** What the keychain stores per account. Nothing else secret is stored anywhere. */
-export type SecretKind = 'refresh-token' | 'password';
+/**
+ * What the keychain stores: per account a refresh token and (optionally) a password; and the AList
+ * bridge's local CA private key (`bridge-ca-key`, under an account name no real account can have).
+ * Nothing else secret is stored anywhere.
+ */
+export type SecretKind = 'refresh-token' | 'password' | 'bridge-ca-key';
 
 /**
  * The OS keychain. Implementations throw `KeychainUnavailableError` (main/core/errors) when the

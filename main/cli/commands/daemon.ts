@@ -10,10 +10,17 @@ export function daemonCommand(): Command {
       .option(
         '--wait-for-lock',
         'if another broker holds the data folder, wait for it to stop instead of exiting',
+      )
+      .option(
+        '--listen <address>',
+        'also serve the token service on TCP, loopback only (e.g. 127.0.0.1:8765); off by default',
       ),
   ).action(async (_opts, command: Command) => {
-    const ctx = contextOf<{ waitForLock?: boolean }>(command, 'info');
-    const daemon = await startDaemon(ctx.config, ctx.log, { waitForLock: ctx.options.waitForLock ?? false });
+    const ctx = contextOf<{ waitForLock?: boolean; listen?: string }>(command, 'info');
+    const daemon = await startDaemon(ctx.config, ctx.log, {
+      waitForLock: ctx.options.waitForLock ?? false,
+      listen: ctx.options.listen,
+    });
     await daemon.closed;
   });
 }

@@ -4,6 +4,7 @@ import { addCommonOptions } from '../common-options.js';
 import { contextOf } from '../context.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { formatTime } from '../format.js';
+import { BrokerClient } from '../broker-client.js';
 import { withLocalBroker } from '../local-broker.js';
 import { promptPassword, readPasswordFromStdin } from '../read-password.js';
 
@@ -51,6 +52,34 @@ export function loginCommand(): Command {
     const password = o.passwordStdin
       ? await readPasswordFromStdin()
       : await promptPassword(`PikPak password for ${o.username}: `);
+    const daemon = await BrokerClient.connect(ctx.config);
+    if (daemon) {
+      // The running broker signs in: it is the only process that may hold the refresh token.
+      const answer = await daemon.call<{ account: string; expires_at: string; device_id: string }>(
+        'POST',
+        '/v1/admin/login',
+        {
+          account: o.account,
+          username: o.username,
+          password: password.reveal(),
+          platform: o.platform,
+          remember_password: o.rememberPassword ?? false,
+          ...(o.deviceId ? { device_id: o.deviceId } : {}),
+          ...(o.captchaToken ? { captcha_token: o.captchaToken } : {}),
+        },
+      );
+      process.stdout.write(
+        [
+          `Signed in: account "${answer.account}" (${o.username}, ${o.platform}), through the running broker.`,
+          `Access token valid until ${formatTime(Date.parse(answer.expires_at))}; device id ${answer.device_id}.`,
+          o.rememberPassword
+            ? 'The password is in the keychain too, for automatic re-login.'
+            : 'The password was not stored (add --remember-password to allow automatic re-login).',
+          '',
+        ].join('\n'),
+      );
+      return;
+    }
     await withLocalBroker(ctx, 'login', async (broker) => {
       // Without a daemon the token lives only as long as this command: it must reach the keychain.
       if (!(await broker.vault.probeWritable()))

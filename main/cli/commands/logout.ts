@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { addCommonOptions } from '../common-options.js';
 import { contextOf } from '../context.js';
+import { BrokerClient } from '../broker-client.js';
 import { withLocalBroker } from '../local-broker.js';
 
 export function logoutCommand(): Command {
@@ -12,6 +13,14 @@ export function logoutCommand(): Command {
       .requiredOption('--account <name>', 'the account to forget'),
   ).action(async (_opts, command: Command) => {
     const ctx = contextOf<{ account: string }>(command);
+    const daemon = await BrokerClient.connect(ctx.config);
+    if (daemon) {
+      await daemon.call('POST', '/v1/admin/logout', { account: ctx.options.account });
+      process.stdout.write(
+        `Logged out: account "${ctx.options.account}" and its keychain entries are gone.\n`,
+      );
+      return;
+    }
     await withLocalBroker(ctx, 'logout', async (broker) => {
       broker.keeper(ctx.options.account); // unknown account → clear error before anything changes
       await broker.logout(ctx.options.account);

@@ -1,0 +1,220 @@
+/**
+ * The token service: HTTP/1.1 + JSON on a Unix socket (Windows: a named pipe), plus an optional
+ * TCP listener on loopback. Plain node:http; the routes are in consumer-routes.ts and
+ * admin-routes.ts, the per-request checks in request-handler.ts, the socket's preparation in
+ * socket-listener.ts.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Broker } from '../core/broker.js';
+import { systemClock, type Clock, type Logger } from '../core/ports.js';
+import type { AdminCredential } from './admin-credential.js';
+import { adminRoutes } from './admin-routes.js';
+import type { ClientRegistry } from './client-registry.js';
+import { consumerRoutes } from './consumer-routes.js';
+import { EventHub } from './event-stream.js';
+import { formatAddress, parseListenAddress, socketHostNames, type ListenAddress } from './loopback.js';
+import { MAX_BODY_BYTES } from './request-body.js';
+import { createRequestHandler } from './request-handler.js';
+import type { Route, ServiceDeps } from './route.js';
+import { Router } from './router.js';
+import { listenOnSocket, prepareSocketPath } from './socket-listener.js';
+
+export interface TokenServiceLimits {
+  /** Time to receive a request's headers (slow-loris guard). */
+  readonly headersTimeoutMs: number;
+  /** Time to receive a whole request (headers and body). Event streams are exempt once started. */
+  readonly requestTimeoutMs: number;
+  /** The idle timeout: how long a keep-alive connection may sit between requests. */
+  readonly keepAliveTimeoutMs: number;
+  /** How often Node checks the header and request timeouts. */
+  readonly connectionsCheckingIntervalMs: number;
+  /** Open connections per listener; more are refused. */
+  readonly maxConnections: number;
+  readonly maxBodyBytes: number;
+  readonly maxEventStreams: number;
+  readonly heartbeatMs: number;
+  /** On close, how long requests in flight may take before their connections are cut. */
+  readonly closeGraceMs: number;
+}
+
+export const DEFAULT_LIMITS: TokenServiceLimits = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  connectionsCheckingIntervalMs: 1_000,
+  maxConnections: 256,
+  maxBodyBytes: MAX_BODY_BYTES,
+  maxEventStreams: 32,
+  heartbeatMs: 15_000,
+  closeGraceMs: 5_000,
+};
+
+export interface TokenServiceOptions {
+  readonly broker: Broker;
+  readonly socketPath: string;
+  /** `127.0.0.1:PORT`, `[::1]:PORT` or `localhost:PORT`; anything else throws InvalidListenAddressError. */
+  readonly listen?: string | undefined;
+  readonly clients: ClientRegistry;
+  readonly admin: AdminCredential;
+  readonly log: Logger;
+  /** For `expires_in` and `Retry-After`; the broker's clock in tests. */
+  readonly clock?: Clock;
+  readonly limits?: Partial<TokenServiceLimits>;
+  /**
+   * More routes (e.g. client-request-routes.ts), matched after the built-in ones and going
+   * through the same checks (browser, Host, size, auth by their `access`).
+   */
+  readonly extraRoutes?: readonly Route[];
+}
+
+export interface TokenService {
+  readonly socketPath: string;
+  /** `127.0.0.1:PORT` (the port actually bound) when the TCP listener is on. */
+  readonly tcpAddress?: string;
+  /** Stops listening, ends event streams, lets requests in flight finish (up to closeGraceMs). */
+  close(): Promise<void>;
+}
+
+export async function startTokenService(options: TokenServiceOptions): Promise<TokenService> {
+  const limits: TokenServiceLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const listen = options.listen === undefined ? undefined : parseListenAddress(options.listen);
+  const clock = options.clock ?? systemClock;
+  const now = (): number => clock.now();
+  const { log } = options;
+
+  await prepareSocketPath(options.socketPath);
+
+  const events = new EventHub(options.broker, log, now, {
+    heartbeatMs: limits.heartbeatMs,
+    maxStreams: limits.maxEventStreams,
+    maxBufferedBytes: 1024 * 1024,
+    retryMs: 3_000,
+  });
+  const deps: ServiceDeps = {
+    broker: options.broker,
+    clients: options.clients,
+    admin: options.admin,
+    events,
+    log,
+    now,
+  };
+  const router = new Router([...consumerRoutes, ...adminRoutes, ...(options.extraRoutes ?? [])]);
+
+  const servers: Server[] = [];
+  const unix = makeServer(
+    createRequestHandler(deps, router, {
+      maxBodyBytes: limits.maxBodyBytes,
+      socketHosts: socketHostNames(options.socketPath),
+    }),
+    limits,
+  );
+  let tcpAddress: string | undefined;
+  try {
+    await listenOnSocket(unix, options.socketPath);
+    servers.push(unix);
+    if (listen) {
+      const tcp = makeServer(
+        createRequestHandler(deps, router, { maxBodyBytes: limits.maxBodyBytes }),
+        limits,
+      );
+      tcpAddress = await listenOnTcp(tcp, listen);
+      servers.push(tcp);
+    }
+  } catch (error) {
+    events.close();
+    await Promise.all(servers.map((s) => closeServer(s, 0)));
+    throw error;
+  }
+  log.info(
+    { socket: options.socketPath, ...(tcpAddress ? { tcp: tcpAddress } : {}) },
+    `token service listening on ${options.socketPath}${tcpAddress ? ` and http://${tcpAddress}` : ''}`,
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    socketPath: options.socketPath,
+    ...(tcpAddress ? { tcpAddress } : {}),
+    close: () =>
+      (closing ??= (async () => {
+        events.close();
+        await Promise.all(servers.map((s) => closeServer(s, limits.closeGraceMs)));
+        await options.clients
+          .flush()
+          .catch((error: unknown) =>
+            log.warn({ error: (error as Error).message }, 'could not save the client list on close'),
+          );
+        log.info({ socket: options.socketPath }, 'token service stopped');
+      })()),
+  };
+}
+
+function makeServer(handler: Parameters<typeof createServer>[1], limits: TokenServiceLimits): Server {
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: limits.connectionsCheckingIntervalMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      maxHeaderSize: 16 * 1024,
+      // A missing Host is fine (the Host check refuses wrong ones, not absent ones).
+      requireHostHeader: false,
+    },
+    handler,
+  );
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  server.headersTimeout = limits.headersTimeoutMs;
+  server.requestTimeout = limits.requestTimeoutMs;
+  // No socket-wide inactivity timeout (server.timeout): Node resets it after the first keep-alive
+  // request anyway; headersTimeout, requestTimeout and keepAliveTimeout bound every phase.
+  server.timeout = 0;
+  server.maxConnections = limits.maxConnections;
+  server.maxHeadersCount = 100;
+  server.on('clientError', onClientError);
+  return server;
+}
+
+/** Malformed or timed-out requests get a short JSON answer (never Node's defaults or a stack). */
+function onClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (!socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+    socket.destroy();
+    return;
+  }
+  const [status, code, text] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'request_timeout', 'Request Timeout']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'headers_too_large', 'Request Header Fields Too Large']
+        : [400, 'bad_request', 'Bad Request'];
+  const body = JSON.stringify({ error: { code, message: `${text}.` } });
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+async function listenOnTcp(server: Server, address: ListenAddress): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: address.host, port: address.port, exclusive: true }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = server.address() as AddressInfo;
+  return formatAddress(bound.address, bound.port);
+}
+
+/** Stops accepting, closes idle connections now and busy ones after `graceMs`. */
+function closeServer(server: Server, graceMs: number): Promise<void> {
+  if (!server.listening) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+    timer.unref();
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
