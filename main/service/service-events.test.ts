@@ -47,12 +47,12 @@ describe('token service: GET /v1/events', () => {
         bearer: rig.adminToken,
       });
       assert.equal(res.status, 200);
-      await stream.waitFor((e) => e.event === 'state' && e.data.state === 'refreshing');
+      const refreshing = await stream.waitFor((e) => e.event === 'state' && e.data.state === 'refreshing');
       const healthy = await stream.waitFor(
-        (e, i = stream.events.indexOf(e)) =>
+        (e) =>
           e.event === 'state' &&
           e.data.state === 'healthy' &&
-          stream.events.slice(0, i).some((x) => x.data.state === 'refreshing'),
+          stream.events.indexOf(e) > stream.events.indexOf(refreshing),
       );
       assert.equal(healthy.data.health, 'ok');
       const rotated = await stream.waitFor((e) => e.event === 'rotated');
