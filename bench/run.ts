@@ -7,7 +7,8 @@
  * 2. A herd of 1000 concurrent token requests on an expired access token, and how many upstream
  *    refreshes the PikPak emulator counted (target: exactly 1).
  * Load comes from a separate process (bench/load.ts). Prints a table, writes JSON to
- * bench/results/latest.json. `--duration-ms N` sets the length of each run (default 3000).
+ * bench/results/latest.json. `--duration-ms N` sets the length of each run (default 2000) and
+ * `--rounds N` how many alternating runs per level are taken (median; default 3).
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
@@ -32,7 +33,25 @@ const CONNECTIONS = [1, 16, 64] as const;
 const HERD = 1000;
 
 const durationArg = process.argv.indexOf('--duration-ms');
-const DURATION_MS = durationArg > 0 ? Number(process.argv[durationArg + 1]) : 3000;
+const DURATION_MS = durationArg > 0 ? Number(process.argv[durationArg + 1]) : 2000;
+const roundsArg = process.argv.indexOf('--rounds');
+const ROUNDS = roundsArg > 0 ? Number(process.argv[roundsArg + 1]) : 3;
+
+/** Field by field median of several runs. */
+function medianResult(runs: LoadResult[]): LoadResult {
+  const med = (pick: (r: LoadResult) => number): number => {
+    const sorted = runs.map(pick).sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)]!;
+  };
+  return {
+    requests: med((r) => r.requests),
+    errors: med((r) => r.errors),
+    rps: med((r) => r.rps),
+    p50: med((r) => r.p50),
+    p99: med((r) => r.p99),
+    max: med((r) => r.max),
+  };
+}
 
 async function load(
   socketPath: string,
@@ -127,10 +146,18 @@ async function main(): Promise<void> {
     const baselineSocket = join(dir, 'baseline.sock');
     baseline = await startBaseline(baselineSocket, sample.body);
 
+    // Alternate baseline and broker runs and keep the median of each, so that a burst of other
+    // load on the machine hits both sides alike instead of one run.
     const rows: { connections: number; broker: LoadResult; baseline: LoadResult; ratio: number }[] = [];
     for (const connections of CONNECTIONS) {
-      const base = await load(baselineSocket, tokenPath, auth, connections);
-      const broker = await load(config.socketPath, tokenPath, auth, connections);
+      const bases: LoadResult[] = [];
+      const brokers: LoadResult[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        bases.push(await load(baselineSocket, tokenPath, auth, connections));
+        brokers.push(await load(config.socketPath, tokenPath, auth, connections));
+      }
+      const base = medianResult(bases);
+      const broker = medianResult(brokers);
       rows.push({ connections, broker, baseline: base, ratio: broker.rps / base.rps });
     }
 
@@ -158,6 +185,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version },
       durationMsPerRun: DURATION_MS,
+      roundsPerLevel: ROUNDS,
       tokenFetches: rows,
       herd: { requests: HERD, ok: herdOk, upstreamRefreshes: herdRefreshes, distinctTokens, wallMs: herdMs },
       targets: {
@@ -169,7 +197,7 @@ async function main(): Promise<void> {
 
     const f = (n: number, d = 2): string => n.toFixed(d);
     console.log(
-      `\nToken fetches over the Unix socket, ${DURATION_MS / 1000} s per run, load from a separate process`,
+      `\nToken fetches over the Unix socket: median of ${ROUNDS} alternating runs of ${DURATION_MS / 1000} s each, load from a separate process`,
     );
     console.log('conns | broker req/s | p50 ms | p99 ms | baseline req/s | p50 ms | p99 ms | ratio');
     console.log('------|--------------|--------|--------|----------------|--------|--------|------');
