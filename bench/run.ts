@@ -23,6 +23,7 @@ import { startDaemon, type DaemonHandle } from '../main/daemon.js';
 import type { RuntimeConfig } from '../main/runtime/config.js';
 import { MemorySecretStore } from '../main/storage/memory-secret-store.js';
 import { startEmulator, type Emulator } from '../e2e/emulator/server.js';
+import { benchBridge } from './bridge.js';
 import type { LoadResult } from './load.js';
 
 const run = promisify(execFile);
@@ -179,6 +180,9 @@ async function main(): Promise<void> {
       answers.map((a) => (JSON.parse(a.body) as { access_token?: string }).access_token),
     ).size;
 
+    // The AList bridge: what it adds per proxied call, against direct calls to the same emulator.
+    const bridge = await benchBridge({ calls: 1000 });
+
     const at1 = rows.find((r) => r.connections === 1)!;
     const at64 = rows.find((r) => r.connections === 64)!;
     const result = {
@@ -188,10 +192,12 @@ async function main(): Promise<void> {
       roundsPerLevel: ROUNDS,
       tokenFetches: rows,
       herd: { requests: HERD, ok: herdOk, upstreamRefreshes: herdRefreshes, distinctTokens, wallMs: herdMs },
+      bridge,
       targets: {
         'ratio >= 0.8 at 64 connections': at64.ratio >= 0.8,
         'p99 < 1 ms (1 connection)': at1.broker.p99 < 1,
         'herd -> exactly 1 upstream refresh': herdRefreshes === 1 && herdOk === HERD,
+        'bridge adds < 2 ms per proxied call (p50)': bridge.withinBudget,
       },
     };
 
@@ -208,6 +214,18 @@ async function main(): Promise<void> {
     console.log(
       `\nHerd: ${HERD} concurrent token requests on an expired access token → ${herdOk} answered 200, ` +
         `${herdRefreshes} upstream refresh(es), ${distinctTokens} distinct token(s), ${f(herdMs, 0)} ms`,
+    );
+    console.log(`\nAList bridge, ${bridge.calls} calls each (ms; added = through the bridge minus direct):`);
+    console.log('kind       | direct p50 | p99   | bridge p50 | p99   | added p50 | added p99');
+    for (const [kind, c] of [
+      ['tunnelled', bridge.tunnelled],
+      ['forwarded', bridge.forwarded],
+    ] as const)
+      console.log(
+        `${kind.padEnd(10)} | ${f(c.direct.p50Ms).padStart(10)} | ${f(c.direct.p99Ms).padStart(5)} | ${f(c.viaBridge.p50Ms).padStart(10)} | ${f(c.viaBridge.p99Ms).padStart(5)} | ${f(c.addedP50Ms).padStart(9)} | ${f(c.addedP99Ms).padStart(9)}`,
+      );
+    console.log(
+      `answered (token call answered by the broker through the bridge): p50 ${f(bridge.answered.viaBridge.p50Ms)}, p99 ${f(bridge.answered.viaBridge.p99Ms)}`,
     );
     console.log('\nTargets:');
     for (const [name, ok] of Object.entries(result.targets))

@@ -5,14 +5,18 @@
  */
 import type { Broker } from './core/broker.js';
 import { LockHeldError } from './core/errors/index.js';
-import type { Logger } from './core/ports.js';
+import { systemClock, type Logger } from './core/ports.js';
 import type { RuntimeConfig } from './runtime/config.js';
 import { AdminCredential } from './service/admin-credential.js';
+import { clientRequestRoutes } from './service/client-request-routes.js';
 import { ClientRegistry } from './service/client-registry.js';
+import { ClientRequests } from './service/client-requests.js';
 import { startTokenService, type TokenService, type TokenServiceLimits } from './service/token-service.js';
 import { openBroker, type OpenBrokerOverrides } from './runtime/open-broker.js';
 import { acquireInstanceLock, type InstanceLock } from './storage/instance-lock.js';
 import { ensurePrivateDir } from './storage/paths.js';
+import { startBrokerBridge, type Bridge, type BridgeSettings } from './bridge/index.js';
+import { KeyringSecretStore } from './storage/keyring-secret-store.js';
 
 export interface DaemonOptions {
   /** Wait for another broker to release the lock instead of exiting. */
@@ -22,6 +26,10 @@ export interface DaemonOptions {
   /** Also serve the token service on TCP, e.g. `127.0.0.1:8765` (loopback only). */
   readonly listen?: string | undefined;
   readonly serviceLimits?: Partial<TokenServiceLimits>;
+  /** Also run the AList bridge (an HTTPS_PROXY for AList) on this loopback address, e.g. `127.0.0.1:5288`. */
+  readonly bridge?: string | undefined;
+  /** The bridge's upstream (tests point it at the emulator); see main/bridge/broker-bridge.ts. */
+  readonly bridgeUpstream?: Omit<BridgeSettings, 'listen'> | undefined;
 }
 
 export interface DaemonHandle {
@@ -29,6 +37,10 @@ export interface DaemonHandle {
   /** Undefined only when a stop signal arrived during start-up. */
   readonly service: TokenService | undefined;
   readonly clients: ClientRegistry;
+  /** Consumers asking for a secret, waiting for the owner's approval (tray or CLI). */
+  readonly requests: ClientRequests;
+  /** The AList bridge, when `bridge` was given. */
+  readonly bridge: Bridge | undefined;
   /** Resolves when the daemon has stopped (signal or stop()). */
   readonly closed: Promise<void>;
   stop(reason?: string): Promise<void>;
@@ -52,6 +64,12 @@ export async function startDaemon(
     await lock.release();
     throw error;
   }
+  const requests = new ClientRequests({
+    clients,
+    accounts: () => broker.accountNames(),
+    clock: options.overrides?.clock,
+    log,
+  });
 
   broker.on('account-state', ({ account, state }) => {
     if (state.type === 'reauth-required')
@@ -64,6 +82,7 @@ export async function startDaemon(
   // Timers are unref'd so CLI commands never hang; the daemon holds the process open itself.
   const keepAlive = setInterval(() => undefined, 1 << 30);
   let service: TokenService | undefined;
+  let bridge: Bridge | undefined;
   let stopping: Promise<void> | undefined;
   let resolveClosed!: () => void;
   const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
@@ -74,7 +93,9 @@ export async function startDaemon(
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       try {
+        await bridge?.close();
         await service?.close();
+        requests.close();
         await broker.stop();
         await clients.flush();
       } finally {
@@ -99,7 +120,7 @@ export async function startDaemon(
   );
   await broker.start();
   // A signal during start-up: do not open the socket after the broker has already stopped.
-  if (stopping) return { broker, service, clients, closed, stop };
+  if (stopping) return { broker, service, clients, requests, bridge, closed, stop };
   try {
     service = await startTokenService({
       broker,
@@ -110,10 +131,30 @@ export async function startDaemon(
       log,
       clock: options.overrides?.clock,
       limits: options.serviceLimits,
+      extraRoutes: clientRequestRoutes(requests),
     });
   } catch (error) {
     await stop('the token service could not start');
     throw error;
+  }
+  if (options.bridge !== undefined && !stopping) {
+    try {
+      bridge = await startBrokerBridge(
+        {
+          dataDir: config.dataDir,
+          secrets: options.overrides?.secrets ?? new KeyringSecretStore({ service: config.keychainService }),
+          broker,
+          clients,
+          admin,
+          clock: options.overrides?.clock ?? systemClock,
+          log,
+        },
+        { ...options.bridgeUpstream, listen: options.bridge },
+      );
+    } catch (error) {
+      await stop('the AList bridge could not start');
+      throw error;
+    }
   }
   if (!broker.vault.status.available)
     log.warn(
@@ -122,7 +163,7 @@ export async function startDaemon(
     );
   for (const account of broker.accounts())
     log.info({ account: account.name, health: account.health }, account.description);
-  return { broker, service, clients, closed, stop };
+  return { broker, service, clients, requests, bridge, closed, stop };
 }
 
 async function takeLock(config: RuntimeConfig, log: Logger, options: DaemonOptions): Promise<InstanceLock> {

@@ -1,7 +1,6 @@
 /**
- * The CLI's contract with scripts and service managers: every flag `--foo-bar` of every command
- * also reads the environment variable `PIKPAK_BROKER_FOO_BAR` (the flag wins when both are set).
- * `withEnvForEveryOption` applies that rule to a whole command tree, so no command can forget it.
+ * Every flag `--foo-bar` of every command also reads `PIKPAK_BROKER_FOO_BAR` (the flag wins when
+ * both are set); see BrokerCommand, which wires them.
  */
 import type { Command, Option } from 'commander';
 
@@ -22,12 +21,17 @@ export function envNameFor(option: Option): string {
 const TRUE = /^(1|true|yes|on)$/i;
 const FALSE = /^(0|false|no|off|)$/i;
 
+/**
+ * Checks that every option of the tree reads its variable (BrokerCommand sets them as options are
+ * added) and reads yes/no variables the way people write them.
+ */
 export function withEnvForEveryOption(root: Command): Command {
   const visit = (command: Command): void => {
-    for (const option of command.options as Option[]) {
-      if (option.long === '--help' || option.long === '--version') continue;
-      if (!option.envVar) option.env(envNameFor(option));
-    }
+    for (const option of command.options as Option[])
+      if (!option.envVar && option.long !== '--help' && option.long !== '--version')
+        throw new Error(
+          `${command.name()} ${option.long ?? option.flags} has no environment variable: build commands with BrokerCommand`,
+        );
     command.commands.forEach(visit);
   };
   visit(root);

@@ -1,6 +1,9 @@
 /** The command tree. Every flag of every command also reads PIKPAK_BROKER_<FLAG> (env-options). */
-import { Command } from 'commander';
+import type { Command } from 'commander';
+import { BrokerCommand } from './broker-command.js';
 import { accountsCommand } from './commands/accounts.js';
+import { alistCommand } from './commands/alist.js';
+import { bridgeCommand } from './commands/bridge.js';
 import { clientsCommand } from './commands/clients.js';
 import { daemonCommand } from './commands/daemon.js';
 import { eventsCommand } from './commands/events.js';
@@ -15,7 +18,7 @@ import { EXIT } from './exit-codes.js';
 export const VERSION = '0.1.0';
 
 export function buildProgram(): Command {
-  const program = new Command('pikpak-token-broker')
+  const program = new BrokerCommand('pikpak-token-broker')
     .description(
       'One refresher per machine for PikPak accounts: keeps the single-use refresh token in the OS keychain\nand hands short-lived access tokens to AList/OpenList and other local consumers.',
     )
@@ -30,6 +33,8 @@ export function buildProgram(): Command {
     .addCommand(clientsCommand())
     .addCommand(eventsCommand())
     .addCommand(installServiceCommand())
+    .addCommand(bridgeCommand())
+    .addCommand(alistCommand())
     .addHelpText(
       'after',
       `

@@ -252,7 +252,8 @@ async function answerFor(
       token_type: view.tokenType,
       access_token: view.accessToken.reveal(),
       refresh_token: surrogateRefreshToken(secret, account),
-      expires_in: secondsLeft(view.expiresAt, deps.now()),
+      // Never 0: golang.org/x/oauth2 (AList's oauth2 method) reads 0 as "never expires".
+      expires_in: Math.max(1, secondsLeft(view.expiresAt, deps.now())),
       sub: view.userId,
     },
   };

@@ -1,4 +1,5 @@
-import { Command } from 'commander';
+import type { Command } from 'commander';
+import { BrokerCommand } from '../broker-command.js';
 import { BrokerClient } from '../broker-client.js';
 import { addCommonOptions } from '../common-options.js';
 import { contextOf } from '../context.js';
@@ -7,7 +8,7 @@ import type { LiveStatus } from './status.js';
 
 export function accountsCommand(): Command {
   return addCommonOptions(
-    new Command('accounts')
+    new BrokerCommand('accounts')
       .description('list the accounts of the running broker')
       .option('--json', 'machine-readable output'),
   ).action(async (_opts, command: Command) => {

@@ -1,4 +1,5 @@
-import { Command } from 'commander';
+import type { Command } from 'commander';
+import { BrokerCommand } from '../broker-command.js';
 import { BrokerClient } from '../broker-client.js';
 import { addCommonOptions } from '../common-options.js';
 import { contextOf } from '../context.js';
@@ -14,12 +15,12 @@ interface ClientAnswer {
 }
 
 export function clientsCommand(): Command {
-  const clients = new Command('clients').description(
+  const clients = new BrokerCommand('clients').description(
     'consumers allowed to get tokens (AList storages, scripts): each has its own secret',
   );
   clients.addCommand(
     addCommonOptions(
-      new Command('add')
+      new BrokerCommand('add')
         .description('create a client and print its secret once (keep it: it is stored only as a hash)')
         .argument('<name>', 'a name for the consumer, e.g. alist-home')
         .option('--account <name...>', 'accounts it may use (repeatable; default: all)'),
@@ -42,7 +43,7 @@ export function clientsCommand(): Command {
   );
   clients.addCommand(
     addCommonOptions(
-      new Command('list')
+      new BrokerCommand('list')
         .description('list clients (never their secrets)')
         .option('--json', 'machine-readable output'),
     ).action(async (_opts, command: Command) => {
@@ -65,7 +66,7 @@ export function clientsCommand(): Command {
   );
   clients.addCommand(
     addCommonOptions(
-      new Command('revoke')
+      new BrokerCommand('revoke')
         .description('revoke a client: its secret stops working at once')
         .argument('<name>', 'the client'),
     ).action(async (name: string, _opts, command: Command) => {

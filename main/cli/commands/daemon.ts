@@ -1,11 +1,13 @@
-import { Command } from 'commander';
+import type { Command } from 'commander';
+import { BrokerCommand } from '../broker-command.js';
 import { startDaemon } from '../../daemon.js';
 import { addCommonOptions } from '../common-options.js';
 import { contextOf } from '../context.js';
+import { bridgeAddressOrUsage } from './bridge.js';
 
 export function daemonCommand(): Command {
   return addCommonOptions(
-    new Command('daemon')
+    new BrokerCommand('daemon')
       .description("run the broker headless: keep every account's token fresh (one refresher per machine)")
       .option(
         '--wait-for-lock',
@@ -14,12 +16,20 @@ export function daemonCommand(): Command {
       .option(
         '--listen <address>',
         'also serve the token service on TCP, loopback only (e.g. 127.0.0.1:8765); off by default',
+      )
+      .option(
+        '--bridge <address>',
+        'also run the AList bridge (HTTPS_PROXY for AList) here, loopback only (e.g. 127.0.0.1:5288)',
       ),
   ).action(async (_opts, command: Command) => {
-    const ctx = contextOf<{ waitForLock?: boolean; listen?: string }>(command, 'info');
+    const ctx = contextOf<{ waitForLock?: boolean; listen?: string; bridge?: string }>(command, 'info');
+    const bridge =
+      ctx.options.bridge === undefined ? undefined : bridgeAddressOrUsage(ctx.options.bridge, '--bridge');
     const daemon = await startDaemon(ctx.config, ctx.log, {
       waitForLock: ctx.options.waitForLock ?? false,
       listen: ctx.options.listen,
+      bridge,
+      bridgeUpstream: { upstreamCaFile: ctx.config.upstream.upstreamCaFile },
     });
     await daemon.closed;
   });

@@ -1,11 +1,12 @@
-import { Command } from 'commander';
+import type { Command } from 'commander';
+import { BrokerCommand } from '../broker-command.js';
 import { BrokerClient } from '../broker-client.js';
 import { addCommonOptions } from '../common-options.js';
 import { contextOf } from '../context.js';
 
 export function eventsCommand(): Command {
   return addCommonOptions(
-    new Command('events')
+    new BrokerCommand('events')
       .description('follow the broker: health changes, rotations, re-login needed (Ctrl-C to stop)')
       .option('--json', 'one JSON object per line'),
   ).action(async (_opts, command: Command) => {

@@ -3,7 +3,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
+import type { Command } from 'commander';
+import { BrokerCommand } from '../broker-command.js';
 import { addCommonOptions, DEFAULT_KEYCHAIN_SERVICE } from '../common-options.js';
 import { contextOf } from '../context.js';
 import { CliError, EXIT } from '../exit-codes.js';
@@ -26,6 +27,8 @@ function daemonArgs(command: Command): string[] {
     'authBaseUrl',
     'driveBaseUrl',
     'upstreamCa',
+    'bridge',
+    'listen',
   ] as const) {
     if (command.getOptionValueSource(key) === 'default' || command.getOptionValue(key) === undefined)
       continue;
@@ -81,11 +84,13 @@ ${args}
 
 export function installServiceCommand(): Command {
   return addCommonOptions(
-    new Command('install-service')
+    new BrokerCommand('install-service')
       .description(
         'run the daemon at login: writes a systemd user unit (Linux) or prints the launchd way (macOS)',
       )
       .option('--print', 'only print the unit, write nothing')
+      .option('--bridge <address>', 'the service also runs the AList bridge here (e.g. 127.0.0.1:5288)')
+      .option('--listen <address>', 'the service also serves the token service on loopback TCP')
       .option('--force', 'overwrite an existing unit'),
   ).action(async (_opts, command: Command) => {
     const ctx = contextOf<{ print?: boolean; force?: boolean }>(command);

@@ -1,4 +1,6 @@
-import { Command, Option } from 'commander';
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { BrokerCommand } from '../broker-command.js';
 import { PLATFORMS, type Platform } from '../../pikpak/protocol.js';
 import { addCommonOptions } from '../common-options.js';
 import { contextOf } from '../context.js';
@@ -20,7 +22,7 @@ interface LoginOptions {
 
 export function loginCommand(): Command {
   return addCommonOptions(
-    new Command('login')
+    new BrokerCommand('login')
       .description('sign a PikPak account in (or in again) and keep its refresh token in the keychain')
       .requiredOption('--account <name>', "the broker's name for this account (letters, digits, . _ -)")
       .requiredOption('--username <username>', 'PikPak e-mail, phone number or user name')

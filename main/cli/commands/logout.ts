@@ -1,4 +1,5 @@
-import { Command } from 'commander';
+import type { Command } from 'commander';
+import { BrokerCommand } from '../broker-command.js';
 import { addCommonOptions } from '../common-options.js';
 import { contextOf } from '../context.js';
 import { BrokerClient } from '../broker-client.js';
@@ -6,7 +7,7 @@ import { withLocalBroker } from '../local-broker.js';
 
 export function logoutCommand(): Command {
   return addCommonOptions(
-    new Command('logout')
+    new BrokerCommand('logout')
       .description(
         'forget an account: its refresh token and password leave the keychain, its settings are removed',
       )

@@ -1,4 +1,5 @@
-import { Command } from 'commander';
+import type { Command } from 'commander';
+import { BrokerCommand } from '../broker-command.js';
 import { readLockHolder } from '../../storage/instance-lock.js';
 import { readOfflineStatus, type OfflineStatus } from '../../runtime/offline-status.js';
 import { BrokerClient } from '../broker-client.js';
@@ -25,7 +26,7 @@ export interface LiveStatus {
 
 export function statusCommand(): Command {
   return addCommonOptions(
-    new Command('status')
+    new BrokerCommand('status')
       .description(
         'show the broker, the keychain and every account (exit code 3 when an account needs a new sign-in)',
       )

@@ -1,4 +1,5 @@
-import { Command } from 'commander';
+import type { Command } from 'commander';
+import { BrokerCommand } from '../broker-command.js';
 import { BrokerClient } from '../broker-client.js';
 import { addCommonOptions } from '../common-options.js';
 import { contextOf } from '../context.js';
@@ -15,7 +16,7 @@ interface TokenAnswer {
 
 export function tokenCommand(): Command {
   return addCommonOptions(
-    new Command('token')
+    new BrokerCommand('token')
       .description(
         "print the account's current access token (short-lived; the refresh token never leaves the broker)",
       )

@@ -1,0 +1,115 @@
+/**
+ * The token service's side of client approval (see client-requests.ts): a consumer without a
+ * secret asks for one and polls until the owner decided in the tray app. Both routes are public;
+ * the poll authenticates with the request id as its bearer, so the id never appears in a path
+ * (paths are logged).
+ *
+ *   POST /v1/client-requests   {"name":"alist","account":"main"}
+ *     → 202 {"request_id","code","status":"pending","expires_at","poll","poll_interval"}
+ *   GET  /v1/client-requests/status   Authorization: Bearer <request_id>
+ *     → 202 {"status":"pending",…} · 200 {"status":"approved","name","accounts","secret"} (once)
+ *     · 403 request_denied / request_expired · 404 request_not_found
+ */
+import { z } from 'zod';
+import { bearerOf } from './bearer.js';
+import { ClientRequestError, type ClientRequests } from './client-requests.js';
+import { jsonBody } from './consumer-routes.js';
+import { HttpError } from './http-error.js';
+import { reply, type Call, type Reply, type Route } from './route.js';
+
+export const CLIENT_REQUESTS_PATH = '/v1/client-requests';
+export const CLIENT_REQUEST_STATUS_PATH = '/v1/client-requests/status';
+const POLL_INTERVAL_SECONDS = 2;
+
+const submitSchema = z.object({
+  name: z.string().min(1).max(64),
+  account: z.string().min(1).max(64),
+});
+
+function httpErrorOfRequest(error: ClientRequestError): HttpError {
+  switch (error.code) {
+    case 'invalid_client':
+      return new HttpError(400, 'invalid_client', error.message);
+    case 'account_not_found':
+      return new HttpError(404, 'account_not_found', error.message);
+    case 'client_exists':
+      return new HttpError(409, 'client_exists', error.message);
+    case 'request_pending':
+      return new HttpError(409, 'request_pending', error.message);
+    case 'too_many_requests':
+      return new HttpError(429, 'too_many_requests', error.message, { headers: { 'retry-after': '60' } });
+    case 'request_not_found':
+      return new HttpError(404, 'request_not_found', error.message);
+  }
+}
+
+export function clientRequestRoutes(requests: ClientRequests): readonly Route[] {
+  const submit = (call: Call): Reply => {
+    const parsed = submitSchema.safeParse(jsonBody(call, true));
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new HttpError(
+        400,
+        'bad_request',
+        `${issue?.path.join('.') ?? 'body'}: ${issue?.message ?? 'expected {"name","account"}'}`,
+      );
+    }
+    let submitted;
+    try {
+      submitted = requests.submit(parsed.data);
+    } catch (error) {
+      if (error instanceof ClientRequestError) throw httpErrorOfRequest(error);
+      throw error;
+    }
+    return reply(202, {
+      request_id: submitted.requestId.reveal(),
+      code: submitted.code,
+      status: 'pending',
+      expires_at: new Date(submitted.expiresAt).toISOString(),
+      poll: CLIENT_REQUEST_STATUS_PATH,
+      poll_interval: POLL_INTERVAL_SECONDS,
+      message: `Waiting for approval: the PikPak Token Broker app shows "${parsed.data.name}" asking for "${parsed.data.account}" with code ${submitted.code}. Poll ${CLIENT_REQUEST_STATUS_PATH} with "Authorization: Bearer <request_id>".`,
+    });
+  };
+
+  const poll = (call: Call): Reply => {
+    const requestId = bearerOf(call.headers.authorization);
+    if (requestId === undefined)
+      throw new HttpError(
+        401,
+        'unauthorized',
+        'Send the request id as "Authorization: Bearer <request_id>".',
+      );
+    const result = requests.poll(requestId);
+    switch (result.status) {
+      case 'pending':
+        return reply(
+          202,
+          { status: 'pending', code: result.code, expires_at: new Date(result.expiresAt).toISOString() },
+          { 'retry-after': String(POLL_INTERVAL_SECONDS) },
+        );
+      case 'approved':
+        return reply(200, {
+          status: 'approved',
+          name: result.name,
+          accounts: result.accounts,
+          secret: result.secret.reveal(),
+        });
+      case 'denied':
+        throw new HttpError(403, 'request_denied', 'The owner denied this request.');
+      case 'expired':
+        throw new HttpError(403, 'request_expired', 'Nobody approved this request in time; ask again.');
+      case 'unknown':
+        throw new HttpError(
+          404,
+          'request_not_found',
+          'No such request (it was answered already, or it is too old).',
+        );
+    }
+  };
+
+  return [
+    { method: 'POST', path: CLIENT_REQUESTS_PATH, access: 'public', handler: submit },
+    { method: 'GET', path: CLIENT_REQUEST_STATUS_PATH, access: 'public', handler: poll },
+  ];
+}

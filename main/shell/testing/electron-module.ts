@@ -1,0 +1,30 @@
+/**
+ * What `import … from 'electron'` gives main/app.ts in tests (see electron-hooks.mjs): one fake
+ * Electron for the whole process, its pieces as named exports, and `fake` to inspect it.
+ */
+import { join } from 'node:path';
+import { createFakeElectron } from './fake-electron.js';
+
+const home = process.env.PKB_TEST_APP_HOME ?? '/nonexistent';
+
+export const fake = createFakeElectron({
+  appPath: join(import.meta.dirname, '..', '..', '..'),
+  userData: join(home, 'userData'),
+  logs: join(home, 'logs'),
+  home,
+});
+
+export const {
+  app,
+  BrowserWindow,
+  Tray,
+  Menu,
+  nativeImage,
+  Notification,
+  ipcMain,
+  shell,
+  clipboard,
+  dialog,
+  session,
+  nativeTheme,
+} = fake.electron;
