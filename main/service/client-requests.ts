@@ -50,6 +50,7 @@ export interface ClientRequestView {
   readonly id: string;
   readonly name: string;
   readonly account: string;
+  /** A short code the asking program prints, so the user can tell which program asks. */
   readonly code: string;
   readonly requestedAt: number;
   readonly expiresAt: number;

@@ -54,16 +54,9 @@ export interface ClientView {
   readonly lastUsedAt: number | undefined;
 }
 
-/** A consumer without a secret asking for one (main/service/client-requests.ts). */
-export interface ClientRequestView {
-  readonly id: string;
-  readonly name: string;
-  readonly account: string;
-  /** A short code the asking program prints, so the user can tell which program asks. */
-  readonly code: string;
-  readonly requestedAt: number;
-  readonly expiresAt: number;
-}
+/** A consumer without a secret asking for one: the service's own view of a request. */
+import type { ClientRequestView } from '../service/client-requests.js';
+export type { ClientRequestView };
 
 export type BridgeState = 'off' | 'starting' | 'running' | 'failed';
 
