@@ -20,7 +20,7 @@ export const VERSION = '0.1.0';
 export function buildProgram(): Command {
   const program = new BrokerCommand('pikpak-token-broker')
     .description(
-      'One refresher per machine for PikPak accounts: keeps the single-use refresh token in the OS keychain\nand hands short-lived access tokens to AList/OpenList and other local consumers.',
+      'One refresher per machine for PikPak accounts: keeps the single-use refresh token in the OS keychain and hands short-lived access tokens to AList/OpenList and other local consumers.',
     )
     .version(VERSION)
     .showHelpAfterError('(add --help for usage)')
