@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { InsecureDirectoryError } from '../core/errors/index.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmod, mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -36,8 +37,8 @@ describe('token service: the socket', () => {
     assert.equal((await stat(dirname(rig.socketPath))).mode & 0o777, 0o700);
   });
 
-  it('makes an existing socket folder private', { skip: !posix && 'no Unix modes on Windows' }, async () => {
-    const folder = join(rig.dir, 'loose');
+  it('makes its own socket folder private', { skip: !posix && 'no Unix modes on Windows' }, async () => {
+    const folder = join(rig.dir, 'pikpak-token-broker');
     await mkdir(folder, { mode: 0o755 });
     await chmod(folder, 0o755);
     const service = await again(join(folder, 'b.sock'));
@@ -47,6 +48,40 @@ describe('token service: the socket', () => {
       await service.close();
     }
   });
+
+  it(
+    "uses a folder the user chose as it is, never chmod'ing it",
+    { skip: !posix && 'no Unix modes on Windows' },
+    async () => {
+      const folder = join(rig.dir, 'mine');
+      await mkdir(folder, { mode: 0o755 });
+      await chmod(folder, 0o755);
+      const service = await again(join(folder, 'b.sock'));
+      try {
+        assert.equal((await stat(folder)).mode & 0o777, 0o755, 'the folder is left alone');
+        assert.equal((await stat(join(folder, 'b.sock'))).mode & 0o777, 0o600);
+      } finally {
+        await service.close();
+      }
+    },
+  );
+
+  it(
+    'refuses a socket folder other users can write to',
+    { skip: !posix && 'no Unix modes on Windows' },
+    async () => {
+      const folder = join(rig.dir, 'shared');
+      await mkdir(folder);
+      await chmod(folder, 0o777);
+      await assert.rejects(again(join(folder, 'b.sock')), (error: unknown) => {
+        assert.ok(error instanceof InsecureDirectoryError);
+        assert.equal(error.problem, 'writable-by-others');
+        assert.match(error.message, /can be changed by other users/);
+        return true;
+      });
+      assert.equal((await stat(folder)).mode & 0o777, 0o777, 'not chmod-ed either');
+    },
+  );
 
   it('a second service on the same path refuses to start while the first is alive', async () => {
     await assert.rejects(again(rig.socketPath), (error: unknown) => {

@@ -7,10 +7,11 @@
  */
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import { chmod, lstat, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { chmod, lstat, stat, unlink } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import type { Server } from 'node:http';
-import { ensurePrivateDir } from '../storage/paths.js';
+import { InsecureDirectoryError } from '../core/errors/index.js';
+import { APP_NAME, ensurePrivateDir } from '../storage/paths.js';
 import { SocketInUseError } from './errors/index.js';
 
 const isWindows = (): boolean => process.platform === 'win32';
@@ -18,7 +19,7 @@ const isWindows = (): boolean => process.platform === 'win32';
 /** Makes `socketPath` ready to listen on, or throws SocketInUseError / InsecureDirectoryError. */
 export async function prepareSocketPath(socketPath: string): Promise<void> {
   if (!isWindows()) {
-    await ensurePrivateDir(dirname(socketPath));
+    await prepareSocketFolder(dirname(socketPath));
     const info = await lstat(socketPath).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return undefined;
       throw error;
@@ -29,6 +30,20 @@ export async function prepareSocketPath(socketPath: string): Promise<void> {
   const live = await probe(socketPath);
   if (live !== 'dead') throw new SocketInUseError(socketPath, live);
   if (!isWindows()) await unlink(socketPath).catch(() => undefined);
+}
+
+/**
+ * Our own folder (missing, or named after the app) is made private (0700). A folder the user
+ * chose for --socket is used as it is, never chmod'ed, but must be theirs and not writable by
+ * others (who could swap the socket for their own).
+ */
+async function prepareSocketFolder(dir: string): Promise<void> {
+  const info = await stat(dir).catch(() => undefined);
+  if (!info || basename(dir) === APP_NAME) return ensurePrivateDir(dir);
+  if (!info.isDirectory()) throw new InsecureDirectoryError(dir, 'not-a-directory');
+  const uid = process.getuid?.();
+  if (uid !== undefined && info.uid !== uid) throw new InsecureDirectoryError(dir, 'foreign-owner', info.uid);
+  if ((info.mode & 0o022) !== 0) throw new InsecureDirectoryError(dir, 'writable-by-others');
 }
 
 /** Pending connections the kernel holds for us (capped by net.core.somaxconn). */
