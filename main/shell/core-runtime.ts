@@ -7,7 +7,7 @@ import type { Broker } from '../core/broker.js';
 import type { Logger } from '../core/ports.js';
 import { startDaemon, type DaemonHandle, type DaemonOptions } from '../daemon.js';
 import type { RuntimeConfig } from '../runtime/config.js';
-import { ClientRequests } from '../service/client-requests.js';
+import type { ClientRequests } from '../service/client-requests.js';
 import type { ClientRegistry } from '../service/client-registry.js';
 import { BridgeStatus, type StartBridge } from './bridge-runner.js';
 
@@ -34,13 +34,8 @@ export interface StartCoreOptions {
 export async function startCore(options: StartCoreOptions): Promise<ShellCore> {
   const { config, log } = options;
   const daemon = await (options.start ?? startDaemon)(config, log, options.daemonOptions ?? {});
-  const { broker, clients } = daemon;
-  // The token service serves the approval routes with the daemon's queue once it has one; until
-  // then the app keeps its own (approvals from the tray and windows work either way).
-  const requests =
-    'requests' in daemon && daemon.requests instanceof ClientRequests
-      ? daemon.requests
-      : new ClientRequests({ clients, accounts: () => broker.accountNames(), log });
+  // The approval queue is the daemon's: the token service serves its routes, the tray shows it.
+  const { broker, clients, requests } = daemon;
 
   const bridge = options.bridge.enabled
     ? new BridgeStatus({ state: 'starting', address: undefined, message: 'Starting…' })
@@ -54,7 +49,6 @@ export async function startCore(options: StartCoreOptions): Promise<ShellCore> {
   let stopping: Promise<void> | undefined;
   const stop = (reason?: string): Promise<void> =>
     (stopping ??= (async () => {
-      requests.close();
       await bridge
         .close()
         .catch((error: unknown) =>
