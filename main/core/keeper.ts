@@ -389,10 +389,14 @@ export class Keeper extends EventEmitter<KeeperEvents> {
   }
 
   async #callRefresh(token: Secret): Promise<TokenGrant> {
-    const sentAt = this.#clock.now();
     this.refreshCount += 1;
-    const grant = await this.#auth.refresh({ platform: this.#record().platform, refreshToken: token });
-    // Count the lifetime from when we asked, not when the answer arrived: never overestimate it.
+    return this.#timed(() => this.#auth.refresh({ platform: this.#record().platform, refreshToken: token }));
+  }
+
+  /** Counts a grant's lifetime from when we asked, not when the answer arrived: never overestimate it. */
+  async #timed(call: () => Promise<TokenGrant>): Promise<TokenGrant> {
+    const sentAt = this.#clock.now();
+    const grant = await call();
     return { ...grant, expiresInSec: grant.expiresInSec - (this.#clock.now() - sentAt) / 1000 };
   }
 
@@ -482,18 +486,18 @@ export class Keeper extends EventEmitter<KeeperEvents> {
   async #signIn(request: SignInRequest): Promise<AccessTokenView> {
     this.#clearTimer('refresh');
     this.#setState(signingIn(this.#clock.now()));
-    const sentAt = this.#clock.now();
-    const grant = await this.#auth.signIn({
-      platform: request.platform,
-      username: request.username,
-      password: request.password,
-      deviceId: request.deviceId,
-      captchaToken: request.captchaToken,
-    });
-    const adjusted = { ...grant, expiresInSec: grant.expiresInSec - (this.#clock.now() - sentAt) / 1000 };
+    const grant = await this.#timed(() =>
+      this.#auth.signIn({
+        platform: request.platform,
+        username: request.username,
+        password: request.password,
+        deviceId: request.deviceId,
+        captchaToken: request.captchaToken,
+      }),
+    );
     if (request.rememberPassword) await this.#vault.set(this.name, 'password', request.password);
     else await this.#vault.delete(this.name, 'password');
-    return this.#adopt(adjusted, 'sign-in');
+    return this.#adopt(grant, 'sign-in');
   }
 
   // ── adopting new tokens (write-ahead) ────────────────────────────────────────────────────
