@@ -275,7 +275,60 @@ describe('Keeper: invalid_grant', () => {
     await r.keeper.start();
     assert.equal(r.keeper.state.type, 'reauth-required');
     assert.equal(r.keeper.state.type === 'reauth-required' && r.keeper.state.reason, 'rotated-during-crash');
+    assert.equal(r.auth.refreshCalls, 0, 'a token that may be spent is never sent a second time');
+    assert.equal(r.records.record.refreshIntent, undefined, 'the intent is settled');
+    assert.equal(r.records.record.reauth?.deadTokenFingerprint, token.fingerprint());
+
+    // A restart does not loop on it either.
+    const again = new Keeper({
+      account: ACCOUNT,
+      records: r.records,
+      vault: new Vault(r.store, silentLogger),
+      auth: r.auth,
+      clock: r.clock,
+      random: seededRandom(1),
+      log: silentLogger,
+    });
+    await again.start();
+    assert.equal(again.state.type === 'reauth-required' && again.state.reason, 'rotated-during-crash');
+    assert.equal(r.auth.refreshCalls + r.auth.signInCalls, 0);
+  });
+
+  it('treats a crash-suspect token as spent even if PikPak never saw it (no second presentation)', async () => {
+    const r = rig();
+    const token = r.store.entries.get(`${ACCOUNT}/refresh-token`)!;
+    r.records.record.refreshIntent = { tokenFingerprint: token.fingerprint(), startedAt: 0 };
+    await r.keeper.start();
+    assert.equal(r.keeper.state.type === 'reauth-required' && r.keeper.state.reason, 'rotated-during-crash');
+    assert.equal(r.auth.refreshCalls, 0);
+  });
+
+  it('refreshes normally when the intent names another token (the crash came after the keychain write)', async () => {
+    const r = rig();
+    r.records.record.refreshIntent = { tokenFingerprint: new Secret('older-token').fingerprint(), startedAt: 0 };
+    await r.keeper.start();
+    assert.equal(r.keeper.state.type, 'healthy');
     assert.equal(r.auth.refreshCalls, 1);
+    assert.equal(r.records.record.refreshIntent, undefined);
+  });
+
+  it('after a crash, retries a transient sign-in failure by signing in again, never by refreshing', async () => {
+    const r = rig({
+      record: { rememberPassword: true },
+      options: { backoff: { minMs: 1000, maxMs: 1000, factor: 2, jitter: 0 } },
+    });
+    r.store.entries.set(`${ACCOUNT}/password`, new Secret('right-password'));
+    const token = r.store.entries.get(`${ACCOUNT}/refresh-token`)!;
+    r.records.record.refreshIntent = { tokenFingerprint: token.fingerprint(), startedAt: 0 };
+    r.auth.failures.signIn.push(new TransientError('server', 'PikPak answered 502'));
+    await r.keeper.start();
+    assert.equal(r.keeper.state.type, 'retrying');
+    await r.clock.runNext();
+    await settle();
+    assert.equal(r.keeper.state.type, 'healthy');
+    assert.equal(r.auth.signInCalls, 2);
+    assert.equal(r.auth.refreshCalls, 0);
+    assert.notEqual(storedToken(r), token.reveal());
   });
 
   it('recovers from a crash-lost token by itself with a stored password', async () => {
@@ -287,6 +340,7 @@ describe('Keeper: invalid_grant', () => {
     await r.keeper.start();
     assert.equal(r.keeper.state.type, 'healthy');
     assert.equal(r.auth.signInCalls, 1);
+    assert.equal(r.auth.refreshCalls, 0, 'the suspect token was not sent again');
   });
 });
 

@@ -4,6 +4,8 @@
  * Rules it enforces (DESIGN.md, "Accounts and the keeper"):
  * 1. single-flight — every trigger (timer, consumer demand, rejection report, retry) joins the
  *    one refresh in flight, so N callers cause one upstream call;
+ * 2. at most once — a refresh token is sent to PikPak at most once, across crashes too: a token
+ *    whose recorded intent survived a crash may be spent, so it is never sent again;
  * 3. write-ahead — a refresh intent is recorded before the call, and the rotated refresh token
  *    is in the vault before the new access token is handed out;
  * 4. invalid_grant — re-read the vault once, then re-login with the stored password if allowed,
@@ -233,8 +235,8 @@ export class Keeper extends EventEmitter<KeeperEvents> {
     this.#crashSuspect = record.refreshIntent?.tokenFingerprint === token.fingerprint();
     if (this.#crashSuspect)
       this.#log.warn(
-        { account: this.name },
-        'the previous run stopped during a refresh; checking whether PikPak already rotated the token',
+        { account: this.name, token: token.fingerprint() },
+        'the previous run stopped while refreshing this token; PikPak may already have rotated it, so it is not sent again',
       );
     await this.#refresh('startup').catch(() => undefined);
   }
@@ -378,6 +380,7 @@ export class Keeper extends EventEmitter<KeeperEvents> {
       throw this.#notAvailable();
     }
     this.#setState(refreshing(this.#clock.now(), this.#access?.expiresAt));
+    if (this.#crashSuspect) return this.#recoverAfterCrash(token);
     this.#log.debug({ account: this.name, trigger, token: token.fingerprint() }, 'refreshing');
     await this.#recordIntent(token);
     try {
@@ -421,7 +424,6 @@ export class Keeper extends EventEmitter<KeeperEvents> {
         spent = stored;
       }
     }
-    const crash = this.#crashSuspect;
     const record = this.#record();
     if (record.rememberPassword) {
       const password = await this.#vault.get(this.name, 'password');
@@ -438,32 +440,54 @@ export class Keeper extends EventEmitter<KeeperEvents> {
         } catch (error) {
           if (!(error instanceof InvalidGrantError) && error instanceof PikPakError && error.retryable)
             return this.#onRefreshFailure(error);
-          const captchaUrl = error instanceof CaptchaRequiredError ? error.url : undefined;
-          this.#enterReauth(
-            'sign-in-failed',
-            captchaUrl
-              ? 'PikPak rejected the refresh token and asks for a captcha before signing in again. Sign in from the app to solve it.'
-              : `PikPak rejected the refresh token, and signing in again with the stored password failed (${summarize(error).message}). Sign in again.`,
-            spent,
-            captchaUrl,
-          );
+          this.#enterSignInFailed(error, spent);
           throw this.#notAvailable();
         }
       }
     }
-    if (crash)
+    this.#enterReauth(
+      'invalid-grant',
+      'PikPak rejected the refresh token (it was used by another program or revoked). Sign in again.',
+      spent,
+    );
+    throw this.#notAvailable();
+  }
+
+  /**
+   * The previous run recorded its intent to spend `suspect` and died before saving the answer, so
+   * PikPak may have rotated it already. It is never presented a second time (every refresh token
+   * is sent at most once, across crashes too): sign in with the stored password, or ask the user.
+   */
+  async #recoverAfterCrash(suspect: Secret): Promise<AccessTokenView> {
+    const record = this.#record();
+    const password = record.rememberPassword ? await this.#vault.get(this.name, 'password') : undefined;
+    if (!password) {
       this.#enterReauth(
         'rotated-during-crash',
-        'The broker stopped while PikPak was rotating this refresh token, so the new one was lost. Sign in again once; with "remember password" this recovers by itself.',
-        spent,
+        'The broker stopped while PikPak was rotating this refresh token, so the new one may be lost. Sign in again once; with "remember password" this recovers by itself.',
+        suspect,
       );
-    else
-      this.#enterReauth(
-        'invalid-grant',
-        'PikPak rejected the refresh token (it was used by another program or revoked). Sign in again.',
-        spent,
-      );
-    throw this.#notAvailable();
+      throw this.#notAvailable();
+    }
+    this.#log.info(
+      { account: this.name },
+      'signing in with the stored password instead of re-sending a refresh token that may be spent',
+    );
+    try {
+      return await this.#signIn({
+        username: record.username,
+        password,
+        platform: record.platform,
+        deviceId: record.deviceId,
+        rememberPassword: true,
+      });
+    } catch (error) {
+      // Transient: retry later, still by sign-in (crashSuspect stays set until a token is adopted).
+      if (error instanceof PikPakError && error.retryable && !(error instanceof InvalidGrantError))
+        return this.#onRefreshFailure(error);
+      this.#enterSignInFailed(error, suspect);
+      throw this.#notAvailable();
+    }
   }
 
   /** Transient failure, rate limit or an unexpected answer: back off, keep the token. */
@@ -584,6 +608,18 @@ export class Keeper extends EventEmitter<KeeperEvents> {
       refreshIntent: undefined,
       reauth: { reason, since, message, deadTokenFingerprint: deadToken?.fingerprint() },
     });
+  }
+
+  #enterSignInFailed(error: unknown, deadToken: Secret): void {
+    const captchaUrl = error instanceof CaptchaRequiredError ? error.url : undefined;
+    this.#enterReauth(
+      'sign-in-failed',
+      captchaUrl
+        ? 'The refresh token cannot be used and PikPak asks for a captcha before signing in again. Sign in from the app to solve it.'
+        : `The refresh token cannot be used, and signing in again with the stored password failed (${summarize(error).message}). Sign in again.`,
+      deadToken,
+      captchaUrl,
+    );
   }
 
   #notAvailable(): TokenNotAvailableError {

@@ -1,7 +1,15 @@
 /** Builds a Broker from real adapters: keychain, settings file and the PikPak client. */
 import { Broker } from '../core/broker.js';
 import type { KeeperOptions } from '../core/keeper.js';
-import { systemClock, type Clock, type Logger, type Random, type SecretStore } from '../core/ports.js';
+import {
+  systemClock,
+  type AuthProvider,
+  type Clock,
+  type Logger,
+  type Random,
+  type SecretStore,
+  type SettingsStore,
+} from '../core/ports.js';
 import { FileSettingsStore } from '../storage/file-settings-store.js';
 import { KeyringSecretStore } from '../storage/keyring-secret-store.js';
 import { ensurePrivateDir } from '../storage/paths.js';
@@ -13,6 +21,9 @@ export interface OpenBrokerOverrides {
   clock?: Clock;
   random?: Random;
   secrets?: SecretStore;
+  /** Tests wrap the real adapters (e.g. the crash-safety suite stops a run at a chosen step). */
+  settings?: SettingsStore;
+  auth?: AuthProvider;
   keeperOptions?: Partial<KeeperOptions>;
 }
 
@@ -23,9 +34,9 @@ export async function openBroker(
 ): Promise<Broker> {
   await ensurePrivateDir(config.dataDir);
   return Broker.open({
-    settings: new FileSettingsStore(config.dataDir),
+    settings: overrides.settings ?? new FileSettingsStore(config.dataDir),
     secrets: overrides.secrets ?? new KeyringSecretStore({ service: config.keychainService }),
-    auth: toAuthProvider(createPikPakClient(config.upstream)),
+    auth: overrides.auth ?? toAuthProvider(createPikPakClient(config.upstream)),
     clock: overrides.clock ?? systemClock,
     random: overrides.random ?? Math.random,
     log,
