@@ -90,8 +90,6 @@ export async function startDaemon(
   const stop = (reason = 'stop requested'): Promise<void> => {
     stopping ??= (async () => {
       log.info({ reason }, 'stopping');
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
       try {
         await bridge?.close();
         await service?.close();
@@ -100,6 +98,10 @@ export async function startDaemon(
         await clients.flush();
       } finally {
         await lock.release();
+        // Only now: while a write is in flight, write-file-atomic's signal-exit listener re-raises
+        // a signal it believes nobody else handles, which would kill the daemon mid-persist.
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
         clearInterval(keepAlive);
         log.info({}, 'stopped');
         resolveClosed();
@@ -107,7 +109,10 @@ export async function startDaemon(
     })();
     return stopping;
   };
-  const onSignal = (signal: NodeJS.Signals): void => void stop(signal);
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) log.info({ signal }, 'already stopping; an in-flight refresh is being saved');
+    void stop(signal);
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 

@@ -64,6 +64,18 @@ describe('bridge: hostile input gets a clean error and never a crash', () => {
     return answer.status;
   };
 
+  /** A new connection still gets an answer: an intercepted token call, answered from the broker. */
+  const assertStillServes = async (): Promise<void> => {
+    const res = await httpsThrough(rig.bridge.port, {
+      host: 'user.mypikpak.net',
+      path: `/v1/auth/token?client_id=${PRESETS.android.clientId}`,
+      ca: rig.ca.certPem,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ grant_type: 'refresh_token', refresh_token: rig.secret }),
+    });
+    assert.equal(res.status, 200);
+  };
+
   it('refuses malformed CONNECT targets with 400 and closes', async () => {
     for (const target of [
       'foo',
@@ -136,6 +148,39 @@ describe('bridge: hostile input gets a clean error and never a crash', () => {
     });
     tls2.write('CONNECT api-drive.mypikpak.net:443 HTTP/1.1\r\n\r\n');
     assert.match(await reply2, /^HTTP\/1\.1 400/);
+  });
+
+  it('refuses a CONNECT target with an empty label (`host..:443`) with 400 and dials nothing', async () => {
+    const tunnels = rig.bridge.stats().tunnels;
+    for (const target of ['user.mypikpak.net..:443', 'localhost..:443'])
+      assert.equal(await status(`CONNECT ${target} HTTP/1.1\r\n\r\n`), 400, target);
+    assert.equal(rig.bridge.stats().tunnels, tunnels, 'no tunnel was opened');
+  });
+
+  it('refuses a target no URL parser accepts (`http://[/`) inside an intercepted connection with 400, and serves on', async () => {
+    const raw = await rawConnect(rig.bridge.port, 'user.mypikpak.net:443');
+    const tls = tlsConnect({ socket: raw.socket, servername: 'user.mypikpak.net', ca: rig.ca.certPem });
+    await new Promise((resolve, reject) => tls.once('secureConnect', resolve).once('error', reject));
+    const reply = new Promise<string>((resolve) => {
+      let text = '';
+      tls.setEncoding('utf8').on('data', (c: string) => (text += c));
+      tls.once('close', () => resolve(text));
+    });
+    tls.write('GET http://[/ HTTP/1.1\r\nHost: user.mypikpak.net\r\n\r\n');
+    assert.match(await reply, /^HTTP\/1\.1 400 [^]*\r\n\r\nmalformed request target\n$/);
+    await assertStillServes();
+  });
+
+  it('forwards a plain request to an IPv6 literal (`http://[::1]:9/x`) and answers 502 for a closed port', async () => {
+    const answer = await sendRaw(
+      rig.bridge.port,
+      'GET http://[::1]:9/x HTTP/1.1\r\nHost: [::1]:9\r\nConnection: close\r\n\r\n',
+    );
+    const body = (await readToEnd(answer.socket, answer.rest)).toString('utf8');
+    assert.equal(answer.status, 502, answer.head);
+    // The dial target kept its brackets exactly once: `[::1]:9`, not `[[::1]]:9`.
+    assert.match(body, /\[::1\]:9 could not be reached/);
+    await assertStillServes();
   });
 
   it('refuses an oversized token body with 413 in PikPak’s shape', async () => {

@@ -22,8 +22,12 @@ export function parseAuthority(value: string | undefined): HostPort | undefined 
   const port = Number(match[3]);
   if (port < 1 || port > 65535) return undefined;
   if (match[1] !== undefined) return isIPv6(match[1]) ? { host: match[1].toLowerCase(), port } : undefined;
-  const host = match[2]!.toLowerCase().replace(/\.$/, '');
-  if (host === '' || host.includes('..')) return undefined;
+  // Empty labels are refused before the one trailing dot (an absolute name) is dropped: else
+  // `localhost..` would pass as `localhost.` and be dialled.
+  const name = match[2]!.toLowerCase();
+  if (name.includes('..')) return undefined;
+  const host = name.replace(/\.$/, '');
+  if (host === '') return undefined;
   return { host, port };
 }
 

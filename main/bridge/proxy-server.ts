@@ -185,14 +185,39 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   server.maxConnections = limits.maxConnections;
 
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
-    const inside = intercepted.get(req.socket);
-    if (inside) return handleInside(req, res, inside);
-    handlePlain(req, res);
+    // A throw here would escape node:http's parser and end the process (the whole broker).
+    try {
+      const inside = intercepted.get(req.socket);
+      if (inside) return handleInside(req, res, inside);
+      handlePlain(req, res);
+    } catch (error) {
+      log.error({ error: (error as Error).message }, 'bridge: a request failed');
+      if (res.headersSent) return void res.destroy();
+      refuseRequest(res, 500, 'the bridge failed to handle this request; its log has the details\n');
+    }
+  }
+
+  /** A plain-text refusal that closes the connection. */
+  function refuseRequest(res: ServerResponse, status: number, text: string): void {
+    counter.refused += 1;
+    res.shouldKeepAlive = false;
+    res.writeHead(status, {
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': Buffer.byteLength(text),
+    });
+    res.end(text);
   }
 
   /** A request inside an intercepted TLS connection to an auth host. */
   function handleInside(req: IncomingMessage, res: ServerResponse, target: HostPort): void {
-    const { pathname, pathAndQuery } = splitTarget(req.url ?? '/');
+    let parts: ReturnType<typeof splitTarget>;
+    try {
+      parts = splitTarget(req.url ?? '/');
+    } catch {
+      // A target llhttp lets through but no URL parser accepts (`http://[/`): nothing to do with it.
+      return refuseRequest(res, 400, 'malformed request target\n');
+    }
+    const { pathname, pathAndQuery } = parts;
     const where = { host: target.host, pathname, pathAndQuery };
     if (isAnsweredPath(pathname))
       return void answerFromBroker(req, res, where, deps).catch(() => res.destroy());
@@ -204,19 +229,18 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   function handlePlain(req: IncomingMessage, res: ServerResponse): void {
     const url = absoluteHttpUrl(req.url);
     if (!url) {
-      counter.refused += 1;
-      res.shouldKeepAlive = false;
-      const text =
+      return refuseRequest(
+        res,
+        400,
         'This is the AList bridge of pikpak-token-broker, an HTTP proxy. ' +
-        `Point AList at it with HTTPS_PROXY=http://${address}; it serves nothing itself.\n`;
-      res.writeHead(400, {
-        'content-type': 'text/plain; charset=utf-8',
-        'content-length': Buffer.byteLength(text),
-      });
-      res.end(text);
-      return;
+          `Point AList at it with HTTPS_PROXY=http://${address}; it serves nothing itself.\n`,
+      );
     }
-    const host = url.hostname.toLowerCase().replace(/\.$/, '');
+    // URL keeps an IPv6 literal's brackets (`[::1]`); HostPort holds it without them.
+    const host = url.hostname
+      .toLowerCase()
+      .replace(/^\[(.*)\]$/, '$1')
+      .replace(/\.$/, '');
     const target: HostPort = { host, port: Number(url.port || 80) };
     const where = { host: url.host, pathname: url.pathname, pathAndQuery: url.pathname + url.search };
     if (interceptHosts.has(host) && isAnsweredPath(url.pathname))

@@ -78,6 +78,8 @@ export interface BrokerEvents {
 }
 
 const ACCOUNT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** Read (never written) to learn whether the keychain answers; no account can have this name. */
+const KEYCHAIN_PROBE_ACCOUNT = '.pikpak-token-broker-probe';
 
 export class Broker extends EventEmitter<BrokerEvents> {
   readonly vault: Vault;
@@ -104,6 +106,10 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   /** Starts every keeper: loads tokens from the keychain and gets first access tokens. */
   async start(): Promise<void> {
+    // Keepers read the keychain as they start. With no account nothing would, and the status
+    // would call a keychain that was never asked "available": a read (no write, so no unlock
+    // prompt) tells a missing session bus or Secret Service at once.
+    if (this.#keepers.size === 0) await this.vault.get(KEYCHAIN_PROBE_ACCOUNT, 'refresh-token');
     await Promise.all([...this.#keepers.values()].map((k) => k.start()));
   }
 

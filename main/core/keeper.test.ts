@@ -305,7 +305,10 @@ describe('Keeper: invalid_grant', () => {
 
   it('refreshes normally when the intent names another token (the crash came after the keychain write)', async () => {
     const r = rig();
-    r.records.record.refreshIntent = { tokenFingerprint: new Secret('older-token').fingerprint(), startedAt: 0 };
+    r.records.record.refreshIntent = {
+      tokenFingerprint: new Secret('older-token').fingerprint(),
+      startedAt: 0,
+    };
     await r.keeper.start();
     assert.equal(r.keeper.state.type, 'healthy');
     assert.equal(r.auth.refreshCalls, 1);
@@ -345,6 +348,37 @@ describe('Keeper: invalid_grant', () => {
 });
 
 describe('Keeper: transient failures', () => {
+  it('a consumer asking during a short backoff waits for the scheduled attempt instead of failing', async () => {
+    const r = rig({ options: { backoff: { minMs: 2000, maxMs: 2000, factor: 1, jitter: 0 } } });
+    r.auth.failures.refresh.push(new TransientError('network', 'connect ECONNREFUSED'));
+    await r.keeper.start();
+    assert.equal(r.keeper.state.type, 'retrying');
+    const calls = r.auth.refreshCalls;
+    let answered = false;
+    const pending = r.keeper.getAccessToken().finally(() => (answered = true));
+    await settle();
+    assert.equal(answered, false, 'waits for the attempt');
+    assert.equal(r.auth.refreshCalls, calls, 'the waiter did not trigger an attempt of its own');
+    await r.clock.advance(2000);
+    const view = await pending;
+    assert.ok(view.expiresAt > r.clock.now());
+    assert.equal(r.auth.refreshCalls, calls + 1, 'one attempt: the scheduled one');
+  });
+
+  it('the waiting consumer gets the failure if the scheduled attempt fails too, and a far retry fails at once', async () => {
+    const r = rig({
+      options: { retryWaitMs: 5000, backoff: { minMs: 2000, maxMs: 2000 * 8, factor: 8, jitter: 0 } },
+    });
+    r.auth.failures.refresh.push(new TransientError('network', 'one'), new TransientError('network', 'two'));
+    await r.keeper.start();
+    const failed = assert.rejects(r.keeper.getAccessToken(), UpstreamUnavailableError);
+    await r.clock.advance(2000);
+    await failed;
+    // Next attempt 16 s away, beyond the 5 s wait: no waiting.
+    assert.equal(r.keeper.state.type, 'retrying');
+    await assert.rejects(r.keeper.getAccessToken(), UpstreamUnavailableError);
+  });
+
   it('backs off exponentially with a cap, keeps the token, and recovers', async () => {
     const r = rig({ options: { backoff: { minMs: 1000, maxMs: 8000, factor: 2, jitter: 0 } } });
     await r.keeper.start();

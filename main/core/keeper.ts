@@ -61,6 +61,12 @@ export interface KeeperOptions {
   readonly backoff: BackoffPolicy;
   /** How often a refresh token that only lives in memory is offered to the keychain again. */
   readonly keychainRetryMs: number;
+  /**
+   * A consumer asking while the keeper backs off, with no valid token, waits for the next attempt
+   * if it is due within this long (and at most this long in all) instead of failing at once: an
+   * AList storage whose first token call fails stays failed until someone reloads it.
+   */
+  readonly retryWaitMs: number;
 }
 
 export const DEFAULT_KEEPER_OPTIONS: KeeperOptions = {
@@ -71,6 +77,7 @@ export const DEFAULT_KEEPER_OPTIONS: KeeperOptions = {
   rejectCooldownMs: 10_000,
   backoff: DEFAULT_BACKOFF,
   keychainRetryMs: 30_000,
+  retryWaitMs: 15_000,
 };
 
 /** The keeper's view of the settings file: one account's record. */
@@ -157,9 +164,14 @@ export class Keeper extends EventEmitter<KeeperEvents> {
   #attempt = 0;
   #refreshTimer: TimerHandle | undefined;
   #keychainTimer: TimerHandle | undefined;
+  /** A retried keychain write of the refresh token in progress; a refresh waits for it. */
+  #saving: Promise<boolean> | undefined;
   /** The token we hold is the one a crashed run was about to spend (see RefreshIntent). */
   #crashSuspect = false;
   #stopped = false;
+  /** Resolves when the attempt in flight (or the next one) settles; see #awaitNextAttempt. */
+  #attemptSettled: Promise<void> | undefined;
+  #settleAttempt: (() => void) | undefined;
   /** Upstream refresh calls made by this keeper (for status and tests). */
   refreshCount = 0;
 
@@ -246,7 +258,13 @@ export class Keeper extends EventEmitter<KeeperEvents> {
     this.#stopped = true;
     this.#clearTimer('refresh');
     this.#clearTimer('keychain');
+    this.#releaseWaiters();
     await this.#inflight?.catch(() => undefined);
+    if (!(await this.#saveUnsaved()))
+      this.#log.error(
+        { account: this.name, problem: this.#vault.status.problem },
+        'the newest refresh token could not be saved to the keychain and is lost when this process ends (it is never written to a file); what the keychain holds for this account PikPak has already replaced, so it will not be used: the next start signs in again with the stored password if the keychain has it, or asks for a new sign-in',
+      );
     await this.#vault.flush();
   }
 
@@ -269,6 +287,8 @@ export class Keeper extends EventEmitter<KeeperEvents> {
         if (this.#isFresh()) return this.#view();
         // The backoff timer owns the next attempt; a herd of consumers must not hammer PikPak.
         if (this.#access && this.#access.expiresAt > this.#clock.now()) return this.#view();
+        if (state.nextAttemptAt - this.#clock.now() <= this.#options.retryWaitMs)
+          return this.#awaitNextAttempt();
         throw new UpstreamUnavailableError(
           `PikPak cannot be reached for account "${this.name}" (${state.lastError.message}); next attempt in ${Math.ceil(
             Math.max(0, state.nextAttemptAt - this.#clock.now()) / 1000,
@@ -368,6 +388,23 @@ export class Keeper extends EventEmitter<KeeperEvents> {
     return run;
   }
 
+  /**
+   * Waits (bounded by retryWaitMs) until the scheduled attempt has settled, then answers from the
+   * state it left: a token, or the reason there is none. Waiters share one promise, not listeners.
+   */
+  async #awaitNextAttempt(): Promise<AccessTokenView> {
+    this.#attemptSettled ??= new Promise<void>((resolve) => (this.#settleAttempt = resolve));
+    let timer: TimerHandle | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = this.#clock.setTimer(resolve, this.#options.retryWaitMs);
+    });
+    await Promise.race([this.#attemptSettled, bound]);
+    this.#clock.clearTimer(timer!);
+    if (this.#state.type === 'healthy' || (this.#state.type === 'retrying' && this.#isFresh()))
+      return this.#view();
+    throw this.#notAvailable();
+  }
+
   #joinInflight(): Promise<AccessTokenView> {
     return this.#inflight ?? this.getAccessToken();
   }
@@ -382,7 +419,7 @@ export class Keeper extends EventEmitter<KeeperEvents> {
     this.#setState(refreshing(this.#clock.now(), this.#access?.expiresAt));
     if (this.#crashSuspect) return this.#recoverAfterCrash(token);
     this.#log.debug({ account: this.name, trigger, token: token.fingerprint() }, 'refreshing');
-    await this.#recordIntent(token);
+    await this.#recordIntentToSpend(token);
     try {
       return await this.#adopt(await this.#callRefresh(token), 'refresh');
     } catch (error) {
@@ -547,8 +584,10 @@ export class Keeper extends EventEmitter<KeeperEvents> {
       userId: grant.userId,
     };
     await this.#updateRecord({
-      refreshIntent: undefined,
-      reauth: undefined,
+      // Saved: nothing the keychain held before can be sent again. Not saved: the keychain still
+      // holds a token PikPak has just replaced; the intent (or reauth) naming it stays until the
+      // new one is saved, so that a restart never sends it (see #recordIntentToSpend).
+      ...(saved ? { refreshIntent: undefined, reauth: undefined } : {}),
       lastRefreshAt: now,
       ...(grant.userId ? { userId: grant.userId } : {}),
     });
@@ -580,13 +619,47 @@ export class Keeper extends EventEmitter<KeeperEvents> {
 
   #scheduleKeychainRetry(): void {
     this.#setTimer('keychain', this.#options.keychainRetryMs, () => {
-      void this.#vault.flush().then((done) => {
-        if (!done) return this.#scheduleKeychainRetry();
-        this.#log.info({ account: this.name }, 'the new refresh token is now saved in the keychain');
-        if (this.#state.type === 'healthy' && this.#state.unsaved)
-          this.#setState({ ...this.#state, unsaved: false });
+      // A refresh in flight is spending the unsaved token: its own write will follow.
+      if (this.#inflight) return this.#scheduleKeychainRetry();
+      void this.#saveUnsaved().then((done) => {
+        if (!done && !this.#stopped) this.#scheduleKeychainRetry();
       });
     });
+  }
+
+  /**
+   * Offers a refresh token that lives in memory only to the keychain again (one attempt at a
+   * time). Resolves true when the keychain holds the newest token. Once it does, an intent left
+   * naming an older, spent token is settled.
+   */
+  #saveUnsaved(): Promise<boolean> {
+    if (!this.#vault.hasPending(this.name, 'refresh-token')) return Promise.resolve(true);
+    this.#saving ??= (async () => {
+      await this.#vault.flush({ account: this.name, kind: 'refresh-token' });
+      if (this.#vault.hasPending(this.name, 'refresh-token')) return false;
+      this.#clearTimer('keychain');
+      await this.#updateRecord({
+        refreshIntent: undefined,
+        ...(this.#state.type === 'reauth-required' ? {} : { reauth: undefined }),
+      });
+      this.#log.info({ account: this.name }, 'the new refresh token is now saved in the keychain');
+      if (this.#state.type === 'healthy' && this.#state.unsaved)
+        this.#setState({ ...this.#state, unsaved: false });
+      return true;
+    })().finally(() => (this.#saving = undefined));
+    return this.#saving;
+  }
+
+  /**
+   * Write-ahead for a refresh: the intent names the token a restart would find in the keychain.
+   * Normally that is `token`. When `token` lives in memory only (the keychain refused it), the
+   * keychain still holds an older token PikPak has already replaced, and the intent recorded
+   * before that one was spent still names it: it stays. A retried write in progress settles first.
+   */
+  async #recordIntentToSpend(token: Secret): Promise<void> {
+    await this.#saving;
+    if (this.#vault.hasPending(this.name, 'refresh-token')) return;
+    await this.#recordIntent(token);
   }
 
   // ── state, records, timers ───────────────────────────────────────────────────────────────
@@ -605,7 +678,8 @@ export class Keeper extends EventEmitter<KeeperEvents> {
     const since = this.#clock.now();
     this.#setState(reauthRequired({ reason, since, message, captchaUrl }));
     void this.#updateRecord({
-      refreshIntent: undefined,
+      // While a newer token waits for the keychain, the intent names the spent one the keychain holds.
+      ...(this.#vault.hasPending(this.name, 'refresh-token') ? {} : { refreshIntent: undefined }),
       reauth: { reason, since, message, deadTokenFingerprint: deadToken?.fingerprint() },
     });
   }
@@ -678,12 +752,22 @@ export class Keeper extends EventEmitter<KeeperEvents> {
   #setState(next: KeeperState): void {
     const previous = this.#state;
     this.#state = next;
+    if (next.type !== 'refreshing' && next.type !== 'signing-in' && next.type !== 'retrying')
+      this.#releaseWaiters();
+    else if (next.type === 'retrying' && (previous.type === 'refreshing' || previous.type === 'signing-in'))
+      this.#releaseWaiters();
     if (previous.type !== next.type)
       this.#log.info(
         { account: this.name, from: previous.type, to: next.type },
         describeState(next, this.#clock.now()),
       );
     this.emit('state', next, previous);
+  }
+
+  #releaseWaiters(): void {
+    this.#settleAttempt?.();
+    this.#attemptSettled = undefined;
+    this.#settleAttempt = undefined;
   }
 
   #setTimer(which: 'refresh' | 'keychain', ms: number, fn: () => void): void {

@@ -103,8 +103,16 @@ export class Vault extends EventEmitter<VaultEvents> {
     }
   }
 
-  /** Retries every pending write. Resolves true when nothing is pending any more. */
-  async flush(): Promise<boolean> {
+  /**
+   * Retries every pending write (or only `only`'s). Resolves true when nothing (of that) is
+   * pending any more.
+   */
+  async flush(only?: { account: string; kind: SecretKind }): Promise<boolean> {
+    if (only) {
+      const key = keyOf(only.account, only.kind);
+      await this.#write(key);
+      return !this.#pending.has(key);
+    }
     for (const key of [...this.#pending.keys()]) await this.#write(key);
     return this.#pending.size === 0;
   }

@@ -53,11 +53,16 @@ async function login(call: Call): Promise<Reply> {
     deviceId: body.device_id,
     captchaToken: body.captcha_token,
   });
+  const vault = call.deps.broker.vault;
   return reply(200, {
     account: view.account,
     expires_at: new Date(view.expiresAt).toISOString(),
     device_id: view.deviceId,
     user_id: view.userId,
+    // A locked or absent keychain does not fail a sign-in (the broker keeps working from memory),
+    // but the caller must be able to tell the user the truth about where the secrets are.
+    refresh_token_saved: !vault.hasPending(view.account, 'refresh-token'),
+    password_saved: (body.remember_password ?? false) && !vault.hasPending(view.account, 'password'),
   });
 }
 

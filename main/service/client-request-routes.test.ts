@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, request, type Server } from 'node:http';
+import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -20,6 +20,7 @@ import { Router } from './router.js';
 
 interface Answer {
   status: number;
+  headers: IncomingHttpHeaders;
   body: Record<string, unknown>;
 }
 
@@ -49,7 +50,11 @@ function call(
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (text += chunk));
         res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }),
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: JSON.parse(text) as Record<string, unknown>,
+          }),
         );
       },
     );
@@ -163,6 +168,13 @@ describe('client-request routes in the service pipeline', () => {
     }
     const noId = await call(socketPath, 'GET', '/v1/client-requests/status');
     assert.equal(noId.status, 401);
+  });
+
+  it('a status poll without a request id is a 401 with a Bearer challenge', async () => {
+    const answer = await call(socketPath, 'GET', '/v1/client-requests/status');
+    assert.equal(answer.status, 401);
+    assert.equal((answer.body.error as { code: string }).code, 'unauthorized');
+    assert.equal(answer.headers['www-authenticate'], 'Bearer realm="pikpak-token-broker"');
   });
 
   it('a web page cannot ask (browser hardening applies to these public routes too)', async () => {

@@ -79,6 +79,9 @@ export function clientRequestRoutes(requests: ClientRequests): readonly Route[] 
         401,
         'unauthorized',
         'Send the request id as "Authorization: Bearer <request_id>".',
+        {
+          headers: { 'www-authenticate': 'Bearer realm="pikpak-token-broker"' },
+        },
       );
     const result = requests.poll(requestId);
     switch (result.status) {

@@ -150,6 +150,8 @@ describe('token service: admin endpoints', () => {
       expires_at: new Date(rig.clock.now() + 3600_000).toISOString(),
       device_id: 'dev-other',
       user_id: 'user-1',
+      refresh_token_saved: true,
+      password_saved: true,
     });
     assert.equal(rig.broker.account('other').rememberPassword, true);
     assert.ok(!rig.log.text().includes('pw-2'), 'the password never reaches the log');

@@ -72,6 +72,59 @@ describe('token service: browser and transport hardening', () => {
     }
   });
 
+  it('sees every header, however many come first (no header-count limit to slip past)', async () => {
+    // A page may add custom headers before the browser's own. With a maxHeadersCount of 100,
+    // Node 20 keeps headers in rawHeaders in batches of 32 until it holds 100 or more, so about
+    // the first 124 survive and the rest are dropped (while the request is still framed by them):
+    // 200 of padding put the last header well past that.
+    const pad = Array.from({ length: 200 }, (_, i) => `X-Pad-${i}: 1\r\n`).join('');
+    /** The answer's status and error code, e.g. `403 browser_request_refused`. */
+    const outcome = async (head: string): Promise<string> => {
+      const { text } = await rawExchange(rig.target, (s) => {
+        s.write(`${head}Connection: close\r\n\r\n`);
+      });
+      const status = /^HTTP\/1\.1 (\d{3}) /.exec(text)?.[1] ?? 'no answer';
+      const code = /"code":"(\w+)"/.exec(text)?.[1];
+      return `${status} ${code ?? (text.includes('access_token') ? 'with a token' : 'without a code')}`;
+    };
+    const bearer = `Authorization: Bearer ${secret}\r\n`;
+    const token = `GET /v1/accounts/main/token HTTP/1.1\r\nHost: localhost\r\n${bearer}`;
+    assert.deepEqual(
+      {
+        origin: await outcome(`${token}${pad}Origin: https://evil.example\r\n`),
+        secFetch: await outcome(`${token}${pad}Sec-Fetch-Site: cross-site\r\n`),
+        rebinding: await outcome(
+          `GET /v1/accounts/main/token HTTP/1.1\r\n${bearer}${pad}Host: evil.example\r\n`,
+        ),
+        secondAuthorization: await outcome(`${token}${pad}Authorization: Bearer other\r\n`),
+        // The body is never sent: a declared length over the limit is refused before any is read.
+        largeBody: await outcome(
+          `POST /v1/accounts/main/token/rejected HTTP/1.1\r\nHost: localhost\r\n${bearer}` +
+            `Content-Type: application/json\r\n${pad}Content-Length: ${LIMIT + 1}\r\n`,
+        ),
+      },
+      {
+        origin: '403 browser_request_refused',
+        secFetch: '403 browser_request_refused',
+        rebinding: '403 host_not_allowed',
+        secondAuthorization: '400 bad_request',
+        largeBody: '413 body_too_large',
+      },
+    );
+  });
+
+  it('an Expect other than 100-continue gets a JSON 417 and the connection is closed', async () => {
+    const res = await rawExchange(rig.target, (s) => {
+      s.write('GET /v1/health HTTP/1.1\r\nHost: localhost\r\nExpect: something-else\r\n\r\n');
+    });
+    const [head = '', body = ''] = res.text.split('\r\n\r\n');
+    assert.match(head, /^HTTP\/1\.1 417 /);
+    assert.match(head, /\r\nconnection: close(\r\n|$)/i);
+    assert.match(head, /\r\ncontent-type: application\/json/i);
+    assert.equal(JSON.parse(body).error.code, 'expectation_failed');
+    assert.ok(res.closed);
+  });
+
   it('a repeated Authorization header is a 400, not a guess', async () => {
     const res = await rawExchange(rig.target, (s) => {
       s.write(

@@ -4,7 +4,7 @@
  * admin-routes.ts, the per-request checks in request-handler.ts, the socket's preparation in
  * socket-listener.ts.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Broker } from '../core/broker.js';
 import { systemClock, type Clock, type Logger } from '../core/ports.js';
@@ -169,9 +169,30 @@ function makeServer(handler: Parameters<typeof createServer>[1], limits: TokenSe
   // request anyway; headersTimeout, requestTimeout and keepAliveTimeout bound every phase.
   server.timeout = 0;
   server.maxConnections = limits.maxConnections;
-  server.maxHeadersCount = 100;
+  // No count limit (maxHeaderSize bounds the head): with one, Node leaves headers past it out of
+  // req.headers while still framing by them, so an Origin, Sec-Fetch-* or an oversized
+  // Content-Length after ~100 padding headers would go unseen by request-handler.ts.
+  server.maxHeadersCount = 0;
   server.on('clientError', onClientError);
+  server.on('checkExpectation', onUnsupportedExpectation);
   return server;
+}
+
+/**
+ * An `Expect` other than `100-continue`: Node would answer a bare 417 of its own; this one has
+ * the service's error shape. The request is not served (and its body not read, so: close).
+ */
+function onUnsupportedExpectation(_req: IncomingMessage, res: ServerResponse): void {
+  const body = JSON.stringify({
+    error: { code: 'expectation_failed', message: 'Only "Expect: 100-continue" is supported.' },
+  });
+  res.writeHead(417, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    connection: 'close',
+  });
+  res.end(body);
 }
 
 /** Malformed or timed-out requests get a short JSON answer (never Node's defaults or a stack). */

@@ -25,7 +25,7 @@ import { loginFailure } from './login-outcome.js';
 import { buildStatusView } from './status-view.js';
 import { describeKeychain, describeRotation, describeTransition, Timeline } from './timeline.js';
 import type { TrayAccount, TrayAction } from './tray-view.js';
-import { formatDuration } from '../core/keeper-state.js';
+import { formatDuration, signedOut } from '../core/keeper-state.js';
 
 export interface ControllerDeps {
   readonly settings: AppSettingsStore;
@@ -114,6 +114,18 @@ export class ShellController extends EventEmitter<ControllerEvents> {
       this.emit('changed');
     });
     this.timeline.add(now(), { account: undefined, health: undefined, text: 'Broker started' });
+    // The core settles its accounts before it is attached: a sign-in needed since start-up (a
+    // token lost in a crash, revoked while the app was closed) must still reach the notifier.
+    for (const name of broker.accountNames()) {
+      const keeper = broker.keeper(name);
+      if (keeper.state.type === 'reauth-required')
+        this.emit('transition', {
+          account: name,
+          state: keeper.state,
+          previous: signedOut(),
+          health: keeper.health(),
+        });
+    }
     this.emit('changed');
   }
 

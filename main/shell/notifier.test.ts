@@ -113,6 +113,19 @@ describe('notifications from a real broker', () => {
     }
   });
 
+  it('a sign-in needed before the core was attached (e.g. a token lost in a crash) is notified too', async () => {
+    const rig = await startShellRig({ accounts: ['main'], attach: false });
+    try {
+      await invalidGrant(rig);
+      assert.equal(rig.fake.notifications.length, 0, 'nobody listened yet');
+      rig.controller.attach(rig.core);
+      assert.equal(rig.fake.notifications.length, 1);
+      assert.equal(rig.fake.notifications[0]!.options.title, 'PikPak account “main” needs a new sign-in');
+    } finally {
+      await rig.stop();
+    }
+  });
+
   it('no spam: a failed re-login inside the episode says nothing new; recovery is one quiet notice', async () => {
     const rig = await startShellRig({ accounts: ['main'] });
     try {

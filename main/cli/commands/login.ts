@@ -57,26 +57,33 @@ export function loginCommand(): Command {
     const daemon = await BrokerClient.connect(ctx.config);
     if (daemon) {
       // The running broker signs in: it is the only process that may hold the refresh token.
-      const answer = await daemon.call<{ account: string; expires_at: string; device_id: string }>(
-        'POST',
-        '/v1/admin/login',
-        {
-          account: o.account,
-          username: o.username,
-          password: password.reveal(),
-          platform: o.platform,
-          remember_password: o.rememberPassword ?? false,
-          ...(o.deviceId ? { device_id: o.deviceId } : {}),
-          ...(o.captchaToken ? { captcha_token: o.captchaToken } : {}),
-        },
-      );
+      const answer = await daemon.call<{
+        account: string;
+        expires_at: string;
+        device_id: string;
+        refresh_token_saved?: boolean;
+        password_saved?: boolean;
+      }>('POST', '/v1/admin/login', {
+        account: o.account,
+        username: o.username,
+        password: password.reveal(),
+        platform: o.platform,
+        remember_password: o.rememberPassword ?? false,
+        ...(o.deviceId ? { device_id: o.deviceId } : {}),
+        ...(o.captchaToken ? { captcha_token: o.captchaToken } : {}),
+      });
       process.stdout.write(
         [
           `Signed in: account "${answer.account}" (${o.username}, ${o.platform}), through the running broker.`,
           `Access token valid until ${formatTime(Date.parse(answer.expires_at))}; device id ${answer.device_id}.`,
-          o.rememberPassword
-            ? 'The password is in the keychain too, for automatic re-login.'
-            : 'The password was not stored (add --remember-password to allow automatic re-login).',
+          answer.refresh_token_saved === false
+            ? 'WARNING: the OS keychain refused the new refresh token. The running broker keeps it in memory only and saves it when the keychain is back (see: pikpak-token-broker status); if the broker stops before that, you will have to sign in again.'
+            : 'The refresh token is in the keychain; only the broker will ever use it.',
+          !o.rememberPassword
+            ? 'The password was not stored (add --remember-password to allow automatic re-login).'
+            : answer.password_saved === false
+              ? "WARNING: the password is kept in the running broker's memory only (the keychain refused it); automatic re-login works until the broker stops."
+              : 'The password is in the keychain too, for automatic re-login.',
           '',
         ].join('\n'),
       );
