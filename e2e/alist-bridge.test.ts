@@ -12,11 +12,10 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { LocalCa } from '../main/bridge/local-ca.js';
 import { startBridge, type Bridge } from '../main/bridge/proxy-server.js';
 import { Broker } from '../main/core/broker.js';
@@ -27,10 +26,10 @@ import { createPikPakClient } from '../main/runtime/auth-provider.js';
 import { ClientRegistry } from '../main/service/client-registry.js';
 import { MemorySettingsStore } from '../main/service/testing/memory-settings-store.js';
 import { MemorySecretStore } from '../main/storage/memory-secret-store.js';
+import { buildGoClient } from './alist-go/build.js';
 import { startEmulator, type Emulator } from './emulator/server.js';
 import { childEnv, waitFor } from './support/cli-process.js';
 
-const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ROTATIONS = 200;
 const BRIDGED = { username: 'alist-bridged@example.com', password: 'bridged-password' };
 const BASELINE = { username: 'alist-direct@example.com', password: 'direct-password' };
@@ -76,27 +75,7 @@ describe(
 
     before(async () => {
       dir = await mkdtemp(join(tmpdir(), 'pkb-alist-go-'));
-      binary = join(dir, 'alist-go');
-      const gopath = join(dir, 'gopath');
-      await mkdir(gopath);
-      const build = spawnSync('go', ['build', '-o', binary, './e2e/alist-go'], {
-        cwd: REPO_ROOT,
-        encoding: 'utf8',
-        env: childEnv({
-          HOME: process.env.HOME,
-          GO111MODULE: 'off',
-          GOPATH: `/usr/share/gocode:${gopath}`,
-          GOCACHE: join(tmpdir(), 'pkb-alist-go-cache'),
-          GOFLAGS: '',
-          GOPROXY: 'off',
-          GOTOOLCHAIN: 'local',
-        }),
-      });
-      assert.equal(
-        build.status,
-        0,
-        `go build failed (are golang-golang-x-oauth2-dev and golang-github-go-resty-resty-dev installed?):\n${build.stderr}`,
-      );
+      binary = await buildGoClient(dir);
       emulator = await startEmulator({ https: true, accessTtlSeconds: 1, accounts: [BRIDGED, BASELINE] });
       emulatorCaFile = join(dir, 'emulator-ca.pem');
       await writeFile(emulatorCaFile, emulator.caCertPem!);

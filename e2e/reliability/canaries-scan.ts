@@ -8,6 +8,7 @@
  * is `os.` + base64url(draw), and the lineage's fingerprints say which draws became refresh tokens.
  * Every lineage entry must be matched, so the list of canaries is complete.
  */
+import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { lstat, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -185,6 +186,28 @@ export function splitControls(findings: readonly Finding[]): { controls: Finding
     controls: findings.filter((f) => f.kind.startsWith(CONTROL)),
     leaks: findings.filter((f) => !f.kind.startsWith(CONTROL)),
   };
+}
+
+/**
+ * The verdict of a scan: the controls prove it searched (the username where `usernameWhere`
+ * says, the planted file exactly once), and no real canary was found anywhere.
+ */
+export function assertCleanScan(
+  findings: readonly Finding[],
+  controls: readonly Finding[],
+  usernameWhere: (where: string) => boolean,
+  usernamePlace: string,
+): void {
+  assert.ok(
+    controls.some((f) => f.kind.endsWith('username') && usernameWhere(f.where)),
+    `the username (a control) is found in ${usernamePlace}`,
+  );
+  assert.equal(
+    controls.filter((f) => f.kind.endsWith('planted file')).length,
+    1,
+    'the planted file is found',
+  );
+  assert.deepEqual(findings, [], describeFindings(findings));
 }
 
 export interface CanaryReportSection {

@@ -6,6 +6,7 @@
 import { request } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { tlsThrough } from '../../main/bridge/testing/proxy-client.js';
+import { readResponse } from '../../main/service/testing/read-response.js';
 import { HttpCallError, type HttpAnswer } from './http-client.js';
 
 export interface BridgeCall {
@@ -57,22 +58,13 @@ export async function callThroughBridge(call: BridgeCall): Promise<HttpAnswer> {
           createConnection: () => tls,
         },
         (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('error', (e: NodeJS.ErrnoException) =>
-            reject(new HttpCallError(e.code ?? 'response-error', e.message)),
+          readResponse(res).then(
+            (answer) => {
+              tls.destroy();
+              resolve(answer);
+            },
+            (e: NodeJS.ErrnoException) => reject(new HttpCallError(e.code ?? 'response-error', e.message)),
           );
-          res.on('end', () => {
-            tls.destroy();
-            const text = Buffer.concat(chunks).toString('utf8');
-            let json: unknown;
-            try {
-              json = JSON.parse(text);
-            } catch {
-              json = undefined;
-            }
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-          });
         },
       );
       req.on('error', (e: NodeJS.ErrnoException) =>

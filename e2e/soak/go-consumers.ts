@@ -11,18 +11,12 @@
  * the Node consumers record.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
 import { Agent, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { childEnv } from '../support/cli-process.js';
 import type { ConsumerResult } from './types.js';
 import { ValidityTracker } from './validity.js';
-
-const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export type GoVariant = 'go-http' | 'go-oauth2' | 'go-http-verify';
 
@@ -57,37 +51,6 @@ export function goVersion(): Promise<string | undefined> {
     child.on('error', () => resolve(undefined));
     child.on('close', (code) => resolve(code === 0 ? out.trim() : undefined));
   });
-}
-
-/** Builds e2e/alist-go in GOPATH mode from Debian's packages (as e2e/alist-bridge.test.ts does). */
-export async function buildGoClient(dir: string): Promise<string> {
-  const binary = join(dir, 'alist-go');
-  const gopath = join(dir, 'gopath');
-  await mkdir(gopath, { recursive: true });
-  const child = spawn('go', ['build', '-o', binary, './e2e/alist-go'], {
-    cwd: REPO_ROOT,
-    env: childEnv({
-      HOME: process.env.HOME,
-      GO111MODULE: 'off',
-      GOPATH: `/usr/share/gocode:${gopath}`,
-      GOCACHE: join(tmpdir(), 'pkb-alist-go-cache'),
-      GOFLAGS: '',
-      GOPROXY: 'off',
-      GOTOOLCHAIN: 'local',
-    }),
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', resolve);
-  });
-  if (code !== 0)
-    throw new Error(
-      `go build ./e2e/alist-go failed (are golang-golang-x-oauth2-dev and golang-github-go-resty-resty-dev installed?):\n${stderr}`,
-    );
-  return binary;
 }
 
 /** An HTTPS server for one Go consumer's drive host: forwards to the emulator, notes valid uses. */

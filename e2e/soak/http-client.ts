@@ -4,6 +4,7 @@
  * Failures reject with a `code` that names them: `timeout`, `aborted`, or the socket error's code.
  */
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
+import { readResponse } from '../../main/service/testing/read-response.js';
 
 export interface HttpAnswer {
   readonly status: number;
@@ -78,21 +79,11 @@ export function httpCall(call: HttpCall): Promise<HttpAnswer> {
         agent: call.agent,
       },
       (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', (error: NodeJS.ErrnoException) =>
-          finish(new HttpCallError(error.code ?? 'response-error', error.message)),
+        readResponse(res).then(
+          (answer) => finish(undefined, answer),
+          (error: NodeJS.ErrnoException) =>
+            finish(new HttpCallError(error.code ?? 'response-error', error.message)),
         );
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, text, json });
-        });
       },
     );
     const timer = setTimeout(() => {

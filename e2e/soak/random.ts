@@ -5,17 +5,8 @@
  * two runs with one seed are alike, not identical.
  */
 
-/** mulberry32: a small, fast 32-bit generator; uniform in [0, 1). Not for secrets. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
-  };
-}
+/** mulberry32, the one the unit tests use; uniform in [0, 1). Not for secrets. */
+export { seededRandom } from '../../main/core/testing/fake-clock.js';
 
 /** A byte source (the emulator's `random` option) drawing from `next`. */
 export function seededBytes(next: () => number): (bytes: number) => Buffer {

@@ -29,7 +29,8 @@ import { startPrivateKeyring, type PrivateKeyring } from '../support/keyring-ses
 import { NaiveHolders } from './baseline.js';
 import { NodeConsumer, type NodeVariant } from './consumers.js';
 import { DaemonProcess } from './daemon-process.js';
-import { buildGoClient, DriveObserver, GoConsumer, goVersion, type GoVariant } from './go-consumers.js';
+import { buildGoClient } from '../alist-go/build.js';
+import { DriveObserver, GoConsumer, goVersion, type GoVariant } from './go-consumers.js';
 import { httpCall, keepAliveAgent } from './http-client.js';
 import { childSeed, seededBytes, seededRandom } from './random.js';
 import type { ConsumerKind, ConsumerResult, FaultMixEntry, SoakReport } from './types.js';

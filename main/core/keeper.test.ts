@@ -236,6 +236,25 @@ describe('Keeper: invalid_grant', () => {
     assert.deepEqual(r.states.slice(-3), ['refreshing', 'signing-in', 'healthy']);
   });
 
+  it('a rejected token is not sent again while the stored-password sign-in retries a transient failure', async () => {
+    const r = rig({
+      record: { rememberPassword: true },
+      options: { backoff: { minMs: 1000, maxMs: 1000, factor: 2, jitter: 0 } },
+    });
+    r.store.entries.set(`${ACCOUNT}/password`, new Secret('right-password'));
+    await r.keeper.start();
+    r.auth.issued.at(-1)!.used = true; // spent elsewhere
+    r.auth.failures.signIn.push(new TransientError('network', 'ECONNRESET'));
+    await r.keeper.refreshNow().catch(() => undefined);
+    assert.equal(r.keeper.state.type, 'retrying');
+    const refreshes = r.auth.refreshCalls;
+    await r.clock.runNext();
+    await settle();
+    assert.equal(r.keeper.state.type, 'healthy');
+    assert.equal(r.auth.signInCalls, 2);
+    assert.equal(r.auth.refreshCalls, refreshes, 'the rejected token was not presented again');
+  });
+
   it('ends in reauth-required without a password, and a restart never spends the dead token again', async () => {
     const r = rig();
     await r.keeper.start();

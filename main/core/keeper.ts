@@ -166,8 +166,11 @@ export class Keeper extends EventEmitter<KeeperEvents> {
   #keychainTimer: TimerHandle | undefined;
   /** A retried keychain write of the refresh token in progress; a refresh waits for it. */
   #saving: Promise<boolean> | undefined;
-  /** The token we hold is the one a crashed run was about to spend (see RefreshIntent). */
-  #crashSuspect = false;
+  /**
+   * Why the refresh token we hold must not be sent (again), if so: a crashed run was about to
+   * spend it (see RefreshIntent), or PikPak rejected it. Then only a sign-in replaces it.
+   */
+  #unusable: 'crash' | 'rejected' | undefined;
   #stopped = false;
   /** Resolves when the attempt in flight (or the next one) settles; see #awaitNextAttempt. */
   #attemptSettled: Promise<void> | undefined;
@@ -244,8 +247,8 @@ export class Keeper extends EventEmitter<KeeperEvents> {
       );
       return;
     }
-    this.#crashSuspect = record.refreshIntent?.tokenFingerprint === token.fingerprint();
-    if (this.#crashSuspect)
+    this.#unusable = record.refreshIntent?.tokenFingerprint === token.fingerprint() ? 'crash' : undefined;
+    if (this.#unusable)
       this.#log.warn(
         { account: this.name, token: token.fingerprint() },
         'the previous run stopped while refreshing this token; PikPak may already have rotated it, so it is not sent again',
@@ -417,7 +420,7 @@ export class Keeper extends EventEmitter<KeeperEvents> {
       throw this.#notAvailable();
     }
     this.#setState(refreshing(this.#clock.now(), this.#access?.expiresAt));
-    if (this.#crashSuspect) return this.#recoverAfterCrash(token);
+    if (this.#unusable) return this.#signInInstead(token);
     this.#log.debug({ account: this.name, trigger, token: token.fingerprint() }, 'refreshing');
     await this.#recordIntentToSpend(token);
     try {
@@ -461,55 +464,54 @@ export class Keeper extends EventEmitter<KeeperEvents> {
         spent = stored;
       }
     }
-    const record = this.#record();
-    if (record.rememberPassword) {
-      const password = await this.#vault.get(this.name, 'password');
-      if (password) {
-        this.#log.info({ account: this.name }, 'signing in again with the stored password');
-        try {
-          return await this.#signIn({
-            username: record.username,
-            password,
-            platform: record.platform,
-            deviceId: record.deviceId,
-            rememberPassword: true,
-          });
-        } catch (error) {
-          if (!(error instanceof InvalidGrantError) && error instanceof PikPakError && error.retryable)
-            return this.#onRefreshFailure(error);
-          this.#enterSignInFailed(error, spent);
-          throw this.#notAvailable();
-        }
-      }
-    }
-    this.#enterReauth(
-      'invalid-grant',
-      'PikPak rejected the refresh token (it was used by another program or revoked). Sign in again.',
-      spent,
-    );
-    throw this.#notAvailable();
+    this.#unusable = 'rejected';
+    return this.#signInInstead(spent);
   }
 
   /**
-   * The previous run recorded its intent to spend `suspect` and died before saving the answer, so
-   * PikPak may have rotated it already. It is never presented a second time (every refresh token
-   * is sent at most once, across crashes too): sign in with the stored password, or ask the user.
+   * The held token must not be sent: PikPak rejected it, or the previous run recorded its intent
+   * to spend it and died before saving the answer (PikPak may have rotated it already; every
+   * refresh token is presented at most once, across crashes too). Sign in with the stored
+   * password, or ask the user. A transient sign-in failure retries later, still by sign-in:
+   * #unusable stays set until a token is adopted.
    */
-  async #recoverAfterCrash(suspect: Secret): Promise<AccessTokenView> {
-    const record = this.#record();
-    const password = record.rememberPassword ? await this.#vault.get(this.name, 'password') : undefined;
-    if (!password) {
+  async #signInInstead(dead: Secret): Promise<AccessTokenView> {
+    const password = await this.#storedPassword();
+    if (password) {
+      this.#log.info(
+        { account: this.name },
+        this.#unusable === 'crash'
+          ? 'signing in with the stored password instead of re-sending a refresh token that may be spent'
+          : 'signing in again with the stored password',
+      );
+      return this.#signInWithStoredPassword(password, dead);
+    }
+    if (this.#unusable === 'crash')
       this.#enterReauth(
         'rotated-during-crash',
         'The broker stopped while PikPak was rotating this refresh token, so the new one may be lost. Sign in again once; with "remember password" this recovers by itself.',
-        suspect,
+        dead,
       );
-      throw this.#notAvailable();
-    }
-    this.#log.info(
-      { account: this.name },
-      'signing in with the stored password instead of re-sending a refresh token that may be spent',
-    );
+    else
+      this.#enterReauth(
+        'invalid-grant',
+        'PikPak rejected the refresh token (it was used by another program or revoked). Sign in again.',
+        dead,
+      );
+    throw this.#notAvailable();
+  }
+
+  /** The password the user allowed us to keep, if any. */
+  async #storedPassword(): Promise<Secret | undefined> {
+    return this.#record().rememberPassword ? this.#vault.get(this.name, 'password') : undefined;
+  }
+
+  /**
+   * Signs in with the stored password in place of a refresh token that cannot be used (`dead`).
+   * A transient failure backs off and keeps trying; anything else needs the user.
+   */
+  async #signInWithStoredPassword(password: Secret, dead: Secret): Promise<AccessTokenView> {
+    const record = this.#record();
     try {
       return await this.#signIn({
         username: record.username,
@@ -519,10 +521,9 @@ export class Keeper extends EventEmitter<KeeperEvents> {
         rememberPassword: true,
       });
     } catch (error) {
-      // Transient: retry later, still by sign-in (crashSuspect stays set until a token is adopted).
       if (error instanceof PikPakError && error.retryable && !(error instanceof InvalidGrantError))
         return this.#onRefreshFailure(error);
-      this.#enterSignInFailed(error, suspect);
+      this.#enterSignInFailed(error, dead);
       throw this.#notAvailable();
     }
   }
@@ -567,7 +568,7 @@ export class Keeper extends EventEmitter<KeeperEvents> {
     const now = this.#clock.now();
     this.#refreshToken = grant.refreshToken;
     this.#attempt = 0;
-    this.#crashSuspect = false;
+    this.#unusable = undefined;
     // Write-ahead: the rotated token reaches the keychain before anyone sees the access token.
     const saved = await this.#vault.set(this.name, 'refresh-token', grant.refreshToken);
     if (!saved)
@@ -674,7 +675,7 @@ export class Keeper extends EventEmitter<KeeperEvents> {
 
   #enterReauth(reason: ReauthReason, message: string, deadToken?: Secret, captchaUrl?: string): void {
     this.#clearTimer('refresh');
-    this.#crashSuspect = false;
+    this.#unusable = undefined;
     const since = this.#clock.now();
     this.#setState(reauthRequired({ reason, since, message, captchaUrl }));
     void this.#updateRecord({

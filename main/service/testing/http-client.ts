@@ -5,6 +5,7 @@
  */
 import { request, type Agent, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { readResponse } from './read-response.js';
 
 export interface Target {
   readonly socketPath?: string;
@@ -56,21 +57,7 @@ export function call(target: Target, path: string, options: CallOptions = {}): P
         setHost: options.setHost ?? true,
         agent: options.agent ?? false,
       },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-        });
-        res.on('error', reject);
-      },
+      (res) => void readResponse(res).then(resolve, reject),
     );
     req.on('error', reject);
     if (payload && options.chunked) {
