@@ -4,8 +4,9 @@
  * Rules it enforces (DESIGN.md, "Accounts and the keeper"):
  * 1. single-flight — every trigger (timer, consumer demand, rejection report, retry) joins the
  *    one refresh in flight, so N callers cause one upstream call;
- * 2. at most once — a refresh token is sent to PikPak at most once, across crashes too: a token
- *    whose recorded intent survived a crash may be spent, so it is never sent again;
+ * 2. never re-sent when it may be spent — a token named by an intent that survived a crash, or
+ *    one PikPak rejected, is never sent again (a sign-in replaces it); only an attempt whose
+ *    answer never arrived (timeout, dropped connection) is retried with the same token;
  * 3. write-ahead — a refresh intent is recorded before the call, and the rotated refresh token
  *    is in the vault before the new access token is handed out;
  * 4. invalid_grant — re-read the vault once, then re-login with the stored password if allowed,
