@@ -126,7 +126,8 @@ describe('bridge: hostile input gets a clean error and never a crash', () => {
     await readToEnd(junk.socket, junk.rest);
   });
 
-  it('refuses garbage inside an intercepted connection with 400, and a CONNECT inside it', async () => {
+  /** Opens an intercepted TLS connection to user.mypikpak.net, writes `bytes`, reads until it closes. */
+  async function insideIntercepted(bytes: string): Promise<string> {
     const raw = await rawConnect(rig.bridge.port, 'user.mypikpak.net:443');
     const tls = tlsConnect({ socket: raw.socket, servername: 'user.mypikpak.net', ca: rig.ca.certPem });
     await new Promise((resolve, reject) => tls.once('secureConnect', resolve).once('error', reject));
@@ -135,19 +136,16 @@ describe('bridge: hostile input gets a clean error and never a crash', () => {
       tls.setEncoding('utf8').on('data', (c: string) => (text += c));
       tls.once('close', () => resolve(text));
     });
-    tls.write('\x00\x01 not http\r\n\r\n');
-    assert.match(await reply, /^HTTP\/1\.1 400/);
+    tls.write(bytes);
+    return reply;
+  }
 
-    const raw2 = await rawConnect(rig.bridge.port, 'user.mypikpak.net:443');
-    const tls2 = tlsConnect({ socket: raw2.socket, servername: 'user.mypikpak.net', ca: rig.ca.certPem });
-    await new Promise((resolve, reject) => tls2.once('secureConnect', resolve).once('error', reject));
-    const reply2 = new Promise<string>((resolve) => {
-      let text = '';
-      tls2.setEncoding('utf8').on('data', (c: string) => (text += c));
-      tls2.once('close', () => resolve(text));
-    });
-    tls2.write('CONNECT api-drive.mypikpak.net:443 HTTP/1.1\r\n\r\n');
-    assert.match(await reply2, /^HTTP\/1\.1 400/);
+  it('refuses garbage inside an intercepted connection with 400, and a CONNECT inside it', async () => {
+    assert.match(await insideIntercepted('\x00\x01 not http\r\n\r\n'), /^HTTP\/1\.1 400/);
+    assert.match(
+      await insideIntercepted('CONNECT api-drive.mypikpak.net:443 HTTP/1.1\r\n\r\n'),
+      /^HTTP\/1\.1 400/,
+    );
   });
 
   it('refuses a CONNECT target with an empty label (`host..:443`) with 400 and dials nothing', async () => {
@@ -158,16 +156,10 @@ describe('bridge: hostile input gets a clean error and never a crash', () => {
   });
 
   it('refuses a target no URL parser accepts (`http://[/`) inside an intercepted connection with 400, and serves on', async () => {
-    const raw = await rawConnect(rig.bridge.port, 'user.mypikpak.net:443');
-    const tls = tlsConnect({ socket: raw.socket, servername: 'user.mypikpak.net', ca: rig.ca.certPem });
-    await new Promise((resolve, reject) => tls.once('secureConnect', resolve).once('error', reject));
-    const reply = new Promise<string>((resolve) => {
-      let text = '';
-      tls.setEncoding('utf8').on('data', (c: string) => (text += c));
-      tls.once('close', () => resolve(text));
-    });
-    tls.write('GET http://[/ HTTP/1.1\r\nHost: user.mypikpak.net\r\n\r\n');
-    assert.match(await reply, /^HTTP\/1\.1 400 [^]*\r\n\r\nmalformed request target\n$/);
+    assert.match(
+      await insideIntercepted('GET http://[/ HTTP/1.1\r\nHost: user.mypikpak.net\r\n\r\n'),
+      /^HTTP\/1\.1 400 [^]*\r\n\r\nmalformed request target\n$/,
+    );
     await assertStillServes();
   });
 
