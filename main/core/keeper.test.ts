@@ -289,7 +289,7 @@ describe('Keeper: invalid_grant', () => {
     const r = rig();
     const token = r.store.entries.get(`${ACCOUNT}/refresh-token`)!;
     // The previous run recorded its intent, PikPak rotated, and the run died before saving.
-    r.records.record.refreshIntent = { tokenFingerprint: token.fingerprint(), startedAt: 0 };
+    r.records.record.refreshIntent = { tokenFingerprint: token.fingerprint(), startedAt: 0, state: 'in-flight' };
     r.auth.issued.find((e) => e.token === token.reveal())!.used = true;
     await r.keeper.start();
     assert.equal(r.keeper.state.type, 'reauth-required');
@@ -316,7 +316,7 @@ describe('Keeper: invalid_grant', () => {
   it('treats a crash-suspect token as spent even if PikPak never saw it (no second presentation)', async () => {
     const r = rig();
     const token = r.store.entries.get(`${ACCOUNT}/refresh-token`)!;
-    r.records.record.refreshIntent = { tokenFingerprint: token.fingerprint(), startedAt: 0 };
+    r.records.record.refreshIntent = { tokenFingerprint: token.fingerprint(), startedAt: 0, state: 'in-flight' };
     await r.keeper.start();
     assert.equal(r.keeper.state.type === 'reauth-required' && r.keeper.state.reason, 'rotated-during-crash');
     assert.equal(r.auth.refreshCalls, 0);
@@ -327,6 +327,7 @@ describe('Keeper: invalid_grant', () => {
     r.records.record.refreshIntent = {
       tokenFingerprint: new Secret('older-token').fingerprint(),
       startedAt: 0,
+      state: 'in-flight',
     };
     await r.keeper.start();
     assert.equal(r.keeper.state.type, 'healthy');
@@ -341,7 +342,7 @@ describe('Keeper: invalid_grant', () => {
     });
     r.store.entries.set(`${ACCOUNT}/password`, new Secret('right-password'));
     const token = r.store.entries.get(`${ACCOUNT}/refresh-token`)!;
-    r.records.record.refreshIntent = { tokenFingerprint: token.fingerprint(), startedAt: 0 };
+    r.records.record.refreshIntent = { tokenFingerprint: token.fingerprint(), startedAt: 0, state: 'in-flight' };
     r.auth.failures.signIn.push(new TransientError('server', 'PikPak answered 502'));
     await r.keeper.start();
     assert.equal(r.keeper.state.type, 'retrying');
@@ -357,7 +358,7 @@ describe('Keeper: invalid_grant', () => {
     const r = rig({ record: { rememberPassword: true } });
     r.store.entries.set(`${ACCOUNT}/password`, new Secret('right-password'));
     const token = r.store.entries.get(`${ACCOUNT}/refresh-token`)!;
-    r.records.record.refreshIntent = { tokenFingerprint: token.fingerprint(), startedAt: 0 };
+    r.records.record.refreshIntent = { tokenFingerprint: token.fingerprint(), startedAt: 0, state: 'in-flight' };
     r.auth.issued.find((e) => e.token === token.reveal())!.used = true;
     await r.keeper.start();
     assert.equal(r.keeper.state.type, 'healthy');
