@@ -267,7 +267,8 @@ export class Keeper extends EventEmitter<KeeperEvents> {
       );
       return;
     }
-    const intent = record.refreshIntent?.tokenFingerprint === token.fingerprint() ? record.refreshIntent : undefined;
+    const intent =
+      record.refreshIntent?.tokenFingerprint === token.fingerprint() ? record.refreshIntent : undefined;
     this.#unusable = intent ? spentAfterRestart(intent.state) : undefined;
     this.#answerLost = intent?.state === 'outcome-unknown';
     if (intent) {
@@ -806,7 +807,11 @@ export class Keeper extends EventEmitter<KeeperEvents> {
 
   async #recordIntent(token: Secret): Promise<void> {
     await this.#updateRecord({
-      refreshIntent: { tokenFingerprint: token.fingerprint(), startedAt: this.#clock.now(), state: 'in-flight' },
+      refreshIntent: {
+        tokenFingerprint: token.fingerprint(),
+        startedAt: this.#clock.now(),
+        state: 'in-flight',
+      },
     });
   }
 

@@ -54,11 +54,7 @@ export interface SecretStore {
  *   in memory only. The token named (the one the keychain holds) is spent.
  */
 export type RefreshIntentState =
-  | 'in-flight'
-  | 'not-sent'
-  | 'answered-transient'
-  | 'outcome-unknown'
-  | 'rotated-unsaved';
+  'in-flight' | 'not-sent' | 'answered-transient' | 'outcome-unknown' | 'rotated-unsaved';
 
 /**
  * Recorded (in settings) before a refresh call goes upstream, updated with what the call's outcome
@@ -97,11 +93,7 @@ export interface AccountRecord {
 
 export interface ReauthRecord {
   reason:
-    | 'invalid-grant'
-    | 'rotated-during-crash'
-    | 'unsaved-when-stopped'
-    | 'no-refresh-token'
-    | 'sign-in-failed';
+    'invalid-grant' | 'rotated-during-crash' | 'unsaved-when-stopped' | 'no-refresh-token' | 'sign-in-failed';
   since: number;
   message: string;
   /** Fingerprint of the refresh token PikPak rejected. */

@@ -331,7 +331,10 @@ export function mapRequestError(
   if (/^(CERT_|ERR_TLS_|ERR_SSL_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_)/.test(code))
     // A certificate PikPak's name cannot be verified against fails the handshake, before any
     // request byte; other TLS errors can strike mid-stream.
-    return network(`TLS: ${code}`, /^(CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|ERR_TLS_CERT_)/.test(code) ? 'not-sent' : 'unknown');
+    return network(
+      `TLS: ${code}`,
+      /^(CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|ERR_TLS_CERT_)/.test(code) ? 'not-sent' : 'unknown',
+    );
   if (code === 'ECONNRESET' && /socket hang up/i.test(message)) return network('socket hang up (ECONNRESET)');
   return network(code, NOT_SENT_CODES.has(code) ? 'not-sent' : 'unknown');
 }

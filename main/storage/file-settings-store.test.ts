@@ -60,7 +60,11 @@ describe('FileSettingsStore: load and save', () => {
         userId: 'u-1',
         rememberPassword: true,
         lastRefreshAt: 1_700_000_100_000,
-        refreshIntent: { tokenFingerprint: 'a1b2c3d4', startedAt: 1_700_000_200_000, state: 'answered-transient' },
+        refreshIntent: {
+          tokenFingerprint: 'a1b2c3d4',
+          startedAt: 1_700_000_200_000,
+          state: 'answered-transient',
+        },
         reauth: {
           reason: 'invalid-grant',
           since: 1_700_000_300_000,
