@@ -691,15 +691,22 @@ describe('Keeper: a restart does what the same run would have done (refresh inte
       await again.stop();
     });
 
-  it('a second failure of another kind overwrites the first: what the last call proved is what counts', async () => {
+  it('a lost answer taints the token until it is replaced: a later 503 does not make it "unspent"', async () => {
     const r = rig({ options: { backoff: { minMs: 1000, maxMs: 1000, factor: 1, jitter: 0 } } });
-    r.auth.failures.refresh.push(timeout(), server503());
+    r.auth.failures.refresh.push(server503(), timeout(), server503());
     await r.keeper.start();
+    assert.equal(r.records.record.refreshIntent?.state, 'answered-transient');
+    await r.clock.runNext();
+    await settle();
     assert.equal(r.records.record.refreshIntent?.state, 'outcome-unknown');
     await r.clock.runNext();
     await settle();
     assert.equal(r.keeper.state.type, 'retrying');
-    assert.equal(r.records.record.refreshIntent?.state, 'answered-transient');
+    assert.equal(
+      r.records.record.refreshIntent?.state,
+      'outcome-unknown',
+      'still: the timed-out call may have rotated',
+    );
     await r.clock.runNext();
     await settle();
     assert.equal(r.keeper.state.type, 'healthy');

@@ -469,9 +469,10 @@ export class Keeper extends EventEmitter<KeeperEvents> {
    * retry is scheduled, so a stop during the back-off leaves the restart the same knowledge.
    */
   async #recordOutcome(token: Secret, error: unknown): Promise<void> {
-    const state = intentStateAfter(error);
-    this.#answerLost = state === 'outcome-unknown';
-    await this.#setIntentState(token, state);
+    // One lost answer taints the token until it is replaced: a later 503 proves only that its own
+    // call granted nothing, not that the earlier one did not.
+    this.#answerLost ||= intentStateAfter(error) === 'outcome-unknown';
+    await this.#setIntentState(token, this.#answerLost ? 'outcome-unknown' : intentStateAfter(error));
   }
 
   /** Updates the intent's state if it names `token` (while a newer token waits for the keychain it names an older one). */
