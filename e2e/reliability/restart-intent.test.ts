@@ -10,6 +10,9 @@
  * password: healthy again with no sign-in, 0 invalid_grant, and in the emulator's lineage every
  * refresh token presented at most once — the token the failed calls carried exactly once, by the
  * restart. (A token whose call died mid-flight is the crash-safety suite's case: never re-sent.)
+ * One more trial shows the unprovable case: PikPak rotated and then never answered; the restart
+ * retries the same token as the run would have, PikPak says invalid_grant (the one deliberate
+ * second presentation), and the stored password signs in by itself.
  * Figures: test-results/reliability/restart-intent.json.
  */
 import assert from 'node:assert/strict';
@@ -39,7 +42,8 @@ const LANES = 3;
 /** A kill -9 that landed while a retry was on the wire is that suite's case, not this one: run again. */
 const MAX_RERUNS = 2;
 
-type Failure = '503' | 'timeout' | 'refused';
+/** `timeout-rotated`: PikPak rotated, then never answered — the one outcome a restart cannot prove. */
+type Failure = '503' | 'timeout' | 'refused' | 'timeout-rotated';
 /** `before-sending`: kill -9 at the retry's write-ahead, the last moment before its call leaves. */
 type Stop = 'SIGTERM' | 'SIGKILL' | 'before-sending';
 
@@ -53,6 +57,7 @@ interface Spec {
 const EXPECTED: Readonly<Record<Failure, RefreshIntentState>> = {
   '503': 'answered-transient',
   timeout: 'outcome-unknown',
+  'timeout-rotated': 'outcome-unknown',
   refused: 'not-sent',
 };
 
@@ -61,6 +66,8 @@ const STATUS_WORDS: Readonly<Record<Failure, RegExp>> = {
   '503':
     /PikPak answered the last refresh with a temporary error; the stored token is unspent and will be used/,
   timeout:
+    /the last refresh got no answer \(timeout or dropped connection\); the next start retries with the same token/,
+  'timeout-rotated':
     /the last refresh got no answer \(timeout or dropped connection\); the next start retries with the same token/,
   refused:
     /the last refresh call never reached PikPak \(connection refused or no route\); the stored token is unspent/,
@@ -77,6 +84,9 @@ const SPECS: Spec[] = (
     ['timeout', 'SIGTERM', false],
     ['timeout', 'SIGKILL', true],
     ['timeout', 'before-sending', false],
+    // The same-run rule for a lost answer, across a restart: the same token once more; PikPak had
+    // rotated it, so invalid_grant, and the stored password signs in (the only sign-in here).
+    ['timeout-rotated', 'before-sending', true],
     ['refused', 'SIGTERM', false],
     ['refused', 'SIGKILL', true],
   ] as const
@@ -85,6 +95,8 @@ const SPECS: Spec[] = (
 interface Result extends Spec {
   readonly ms: number;
   readonly firstRunCalls: number;
+  /** The lost-answer retry's token (the `timeout-rotated` trial), presented twice on purpose. */
+  readonly resentOnPurpose?: string;
 }
 
 class KilledMidCall extends Error {}
@@ -112,7 +124,7 @@ describe('a restart during the back-off never costs a sign-in', { skip }, () => 
   });
 
   it(
-    `${SPECS.length} trials: {503, timeout, refused} × {SIGTERM, kill -9, kill -9 before the retry is sent} × {stored password, none}`,
+    `${SPECS.length} trials: {503, timeout, refused} × {SIGTERM, kill -9, kill -9 before the retry is sent} × {stored password, none}, and a lost answer after PikPak rotated`,
     { timeout: 480_000 },
     async () => {
       const started = Date.now();
@@ -159,14 +171,16 @@ describe('a restart during the back-off never costs a sign-in', { skip }, () => 
       );
       assert.deepEqual(failures, []);
       assert.equal(results.length, SPECS.length);
+      const onPurpose = new Set(results.flatMap((r) => (r.resentOnPurpose ? [r.resentOnPurpose] : [])));
       assert.equal(
         stats.reduce((n, s) => n + s.invalidGrants, 0),
-        0,
-        'no invalid_grant in any trial',
+        onPurpose.size,
+        'no invalid_grant but the lost-answer retry PikPak had already answered',
       );
-      assert.ok(
-        lineage.every((e) => e.presentations <= 1),
-        'no refresh token presented twice',
+      assert.deepEqual(
+        lineage.filter((e) => e.presentations > (onPurpose.has(e.id) ? 2 : 1)).map((e) => e.id),
+        [],
+        'no refresh token presented twice, but the lost-answer retry',
       );
     },
   );
@@ -225,7 +239,9 @@ async function runTrial(emulator: Emulator, keyring: PrivateKeyring, spec: Spec)
         ? { endpoint: 'token', kind: 'status', status: 503 }
         : spec.failure === 'timeout'
           ? { endpoint: 'token', kind: 'timeout' }
-          : undefined;
+          : spec.failure === 'timeout-rotated'
+            ? { endpoint: 'token', kind: 'timeout', timing: 'after' }
+            : undefined;
     if (fault) emulator.setFault(spec.stop === 'before-sending' ? { ...fault, count: 1 } : fault);
     const firstUpstream =
       spec.failure === 'refused' ? upstream(await closedPortUrl()) : upstream(emulator.url);
@@ -253,10 +269,13 @@ async function runTrial(emulator: Emulator, keyring: PrivateKeyring, spec: Spec)
     );
     assert.equal(record.reauth, undefined);
     const firstRunCalls = (emulator.stats().requests.token ?? 0) - tokenCallsBefore;
+    const rotatedBeforeStop = spec.failure === 'timeout-rotated';
     assert.equal(
       lineage().find((e) => e.id === signedIn.id)!.presentations,
-      0,
-      'PikPak never handled the token',
+      rotatedBeforeStop ? 1 : 0,
+      rotatedBeforeStop
+        ? 'PikPak handled the token (and its answer was lost)'
+        : 'PikPak never handled the token',
     );
 
     // ── offline status says what the last run knew ──
@@ -268,6 +287,22 @@ async function runTrial(emulator: Emulator, keyring: PrivateKeyring, spec: Spec)
     const restarted = await runDaemon(config, common, env, (account) => account.state === 'healthy');
     assert.equal(restarted.account.state, 'healthy', restarted.account.description);
     const final = lineage();
+    if (rotatedBeforeStop) {
+      assert.equal(
+        final.find((e) => e.id === signedIn.id)!.presentations,
+        2,
+        'sent once more, as the run would',
+      );
+      assert.equal(emulator.stats().invalidGrants, invalidGrantsBefore + 1, 'PikPak said it was spent');
+      assert.equal(final.filter((e) => e.issuedBy === 'signin').length, 2, 'the stored password signed in');
+      assert.deepEqual(
+        final.filter((e) => e.id !== signedIn.id && e.presentations > 1).map((e) => e.id),
+        [],
+        'no other token presented twice',
+      );
+      assert.equal((await readRecord(dataDir)).refreshIntent, undefined, 'the intent is settled');
+      return { ...spec, ms: Date.now() - started, firstRunCalls, resentOnPurpose: signedIn.id };
+    }
     assert.equal(final.filter((e) => e.issuedBy === 'signin').length, 1, 'no sign-in after the login');
     assert.equal(final.find((e) => e.id === signedIn.id)!.presentations, 1, 'the restart presented it, once');
     assert.ok(
