@@ -450,6 +450,13 @@ describe('keychain faults: the real daemon, the emulator at TTL 1 s', { skip }, 
     const kept = lineage(user).find((e) => keychainToken !== null && e.id === fingerprint(keychainToken));
     assert.ok(kept, 'the keychain holds a token PikPak issued');
     assert.notEqual(kept.usedAt, undefined, 'and PikPak has already rotated it (the newest one is lost)');
+    // Before any restart, offline status already says what happened, in words.
+    const offline = await cli('stopped-while-locked offline status', p, ['status']);
+    assert.match(
+      offline.stdout,
+      /the newest refresh token was only in memory because the keychain was locked or unavailable when the broker stopped/,
+      offline.stdout + offline.stderr,
+    );
 
     const restarted = await daemon('stopped-while-locked restart', p);
     try {
