@@ -450,6 +450,13 @@ describe('keychain faults: the real daemon, the emulator at TTL 1 s', { skip }, 
     const kept = lineage(user).find((e) => keychainToken !== null && e.id === fingerprint(keychainToken));
     assert.ok(kept, 'the keychain holds a token PikPak issued');
     assert.notEqual(kept.usedAt, undefined, 'and PikPak has already rotated it (the newest one is lost)');
+    // Before any restart, offline status already says what happened, in words.
+    const offline = await cli('stopped-while-locked offline status', p, ['status']);
+    assert.match(
+      offline.stdout,
+      /the newest refresh token was only in memory because the keychain was locked or unavailable when the broker stopped/,
+      offline.stdout + offline.stderr,
+    );
 
     const restarted = await daemon('stopped-while-locked restart', p);
     try {
@@ -461,6 +468,13 @@ describe('keychain faults: the real daemon, the emulator at TTL 1 s', { skip }, 
       );
       assert.equal(status.health, 'error');
       assert.match(status.accounts[0]!.description, /re-login needed/);
+      // It says why: the keychain, not a rotation cut short.
+      assert.equal(status.accounts[0]!.state_detail.reason, 'unsaved-when-stopped');
+      assert.match(
+        status.accounts[0]!.description,
+        /the newest refresh token was only in memory because the keychain was locked or unavailable when the broker stopped/i,
+      );
+      assert.doesNotMatch(status.accounts[0]!.description, /rotating/);
       assert.equal(
         lineage(user).find((e) => e.id === kept.id)!.presentations,
         1,
@@ -471,6 +485,7 @@ describe('keychain faults: the real daemon, the emulator at TTL 1 s', { skip }, 
       const text = await cli('stopped-while-locked status', p, ['status']);
       assert.equal(text.code, 3, text.stderr);
       assert.match(text.stdout, /re-login needed/);
+      assert.match(text.stdout, /only in memory because the keychain was locked/);
 
       const relogin = await cli(
         'stopped-while-locked login',

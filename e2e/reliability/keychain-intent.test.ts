@@ -111,7 +111,14 @@ describe('keeper: a restart after the keychain refused rotated tokens', () => {
       assert.equal(w.auth.invalidGrantCount, 0);
       const state = second.keeper.state;
       assert.equal(state.type, 'reauth-required');
-      assert.equal(state.type === 'reauth-required' && state.reason, 'rotated-during-crash');
+      // Not "PikPak was rotating": the newest token was in memory only because of the keychain.
+      assert.equal(state.type === 'reauth-required' && state.reason, 'unsaved-when-stopped');
+      assert.match(
+        state.type === 'reauth-required' ? state.message : '',
+        /^The newest refresh token was only in memory because the keychain was locked or unavailable when the broker stopped/,
+      );
+      assert.doesNotMatch(state.type === 'reauth-required' ? state.message : '', /rotating/);
+      assert.match(second.log.text(), /only in memory \(the keychain was locked or unavailable\)/);
       await second.keeper.stop();
     });
   }

@@ -58,6 +58,11 @@ export type ReauthReason =
   | 'invalid-grant'
   /** The broker stopped between PikPak's rotation and the keychain write; the new token was lost. */
   | 'rotated-during-crash'
+  /**
+   * The broker stopped while the newest refresh token lived in memory only (the keychain was
+   * locked or unavailable); the keychain holds an older one PikPak has already replaced.
+   */
+  | 'unsaved-when-stopped'
   /** An account is configured but the keychain holds no refresh token for it. */
   | 'no-refresh-token'
   /** Automatic re-login with the stored password failed (password changed, captcha needed, ...). */

@@ -289,7 +289,11 @@ describe('Keeper: invalid_grant', () => {
     const r = rig();
     const token = r.store.entries.get(`${ACCOUNT}/refresh-token`)!;
     // The previous run recorded its intent, PikPak rotated, and the run died before saving.
-    r.records.record.refreshIntent = { tokenFingerprint: token.fingerprint(), startedAt: 0 };
+    r.records.record.refreshIntent = {
+      tokenFingerprint: token.fingerprint(),
+      startedAt: 0,
+      state: 'in-flight',
+    };
     r.auth.issued.find((e) => e.token === token.reveal())!.used = true;
     await r.keeper.start();
     assert.equal(r.keeper.state.type, 'reauth-required');
@@ -316,7 +320,11 @@ describe('Keeper: invalid_grant', () => {
   it('treats a crash-suspect token as spent even if PikPak never saw it (no second presentation)', async () => {
     const r = rig();
     const token = r.store.entries.get(`${ACCOUNT}/refresh-token`)!;
-    r.records.record.refreshIntent = { tokenFingerprint: token.fingerprint(), startedAt: 0 };
+    r.records.record.refreshIntent = {
+      tokenFingerprint: token.fingerprint(),
+      startedAt: 0,
+      state: 'in-flight',
+    };
     await r.keeper.start();
     assert.equal(r.keeper.state.type === 'reauth-required' && r.keeper.state.reason, 'rotated-during-crash');
     assert.equal(r.auth.refreshCalls, 0);
@@ -327,6 +335,7 @@ describe('Keeper: invalid_grant', () => {
     r.records.record.refreshIntent = {
       tokenFingerprint: new Secret('older-token').fingerprint(),
       startedAt: 0,
+      state: 'in-flight',
     };
     await r.keeper.start();
     assert.equal(r.keeper.state.type, 'healthy');
@@ -341,7 +350,11 @@ describe('Keeper: invalid_grant', () => {
     });
     r.store.entries.set(`${ACCOUNT}/password`, new Secret('right-password'));
     const token = r.store.entries.get(`${ACCOUNT}/refresh-token`)!;
-    r.records.record.refreshIntent = { tokenFingerprint: token.fingerprint(), startedAt: 0 };
+    r.records.record.refreshIntent = {
+      tokenFingerprint: token.fingerprint(),
+      startedAt: 0,
+      state: 'in-flight',
+    };
     r.auth.failures.signIn.push(new TransientError('server', 'PikPak answered 502'));
     await r.keeper.start();
     assert.equal(r.keeper.state.type, 'retrying');
@@ -357,7 +370,11 @@ describe('Keeper: invalid_grant', () => {
     const r = rig({ record: { rememberPassword: true } });
     r.store.entries.set(`${ACCOUNT}/password`, new Secret('right-password'));
     const token = r.store.entries.get(`${ACCOUNT}/refresh-token`)!;
-    r.records.record.refreshIntent = { tokenFingerprint: token.fingerprint(), startedAt: 0 };
+    r.records.record.refreshIntent = {
+      tokenFingerprint: token.fingerprint(),
+      startedAt: 0,
+      state: 'in-flight',
+    };
     r.auth.issued.find((e) => e.token === token.reveal())!.used = true;
     await r.keeper.start();
     assert.equal(r.keeper.state.type, 'healthy');
@@ -537,5 +554,192 @@ describe('Keeper: consumers', () => {
     await refresh;
     assert.equal(storedToken(r), r.auth.issued.at(-1)!.token);
     assert.equal(r.clock.pendingTimers, 0, 'no proactive refresh scheduled after stop');
+  });
+});
+
+describe('Keeper: a restart does what the same run would have done (refresh intent states)', () => {
+  const server503 = () =>
+    new TransientError('server', 'PikPak answered the token refresh with HTTP 503', { httpStatus: 503 });
+  const rateLimited = () =>
+    new RateLimitedError('PikPak is rate limiting the token refresh (HTTP 429)', { httpStatus: 429 });
+  const refused = () =>
+    new TransientError('network', 'Could not reach PikPak for the token refresh: ECONNREFUSED', {
+      delivery: 'not-sent',
+    });
+  const timeout = () =>
+    new TransientError('timeout', 'PikPak did not answer the token refresh within 15000 ms');
+  const reset = () =>
+    new TransientError('network', 'Could not reach PikPak for the token refresh: ECONNRESET');
+
+  /** A second process: same keychain, settings file and PikPak; a fresh keeper. */
+  function reboot(r: Rig): Keeper {
+    return new Keeper({
+      account: ACCOUNT,
+      records: r.records,
+      vault: new Vault(r.store, silentLogger),
+      auth: r.auth,
+      clock: r.clock,
+      random: seededRandom(5),
+      log: silentLogger,
+    });
+  }
+
+  const cases = [
+    { name: 'an upstream 503', error: server503, state: 'answered-transient' },
+    { name: 'a 429', error: rateLimited, state: 'answered-transient' },
+    { name: 'a refused connection', error: refused, state: 'not-sent' },
+    { name: 'a timeout PikPak never acted on', error: timeout, state: 'outcome-unknown' },
+    { name: 'a reset PikPak never acted on', error: reset, state: 'outcome-unknown' },
+  ] as const;
+  for (const c of cases)
+    for (const password of [false, true])
+      for (const stop of ['graceful stop', 'kill -9'] as const)
+        it(`${stop} during the back-off after ${c.name} (${c.state}), ${password ? 'stored password' : 'no password'}: healthy without a sign-in, the token presented once`, async () => {
+          const r = rig({ record: { rememberPassword: password } });
+          if (password) r.store.entries.set(`${ACCOUNT}/password`, new Secret('right-password'));
+          const token = r.store.entries.get(`${ACCOUNT}/refresh-token`)!;
+          // Write-ahead: the outcome is on disk before the back-off begins.
+          let stateWhenRetrying: string | undefined;
+          r.keeper.on('state', (s) => {
+            if (s.type === 'retrying') stateWhenRetrying = r.records.record.refreshIntent?.state;
+          });
+          r.auth.failures.refresh.push(c.error());
+          const startedAt = r.clock.now();
+          await r.keeper.start();
+          assert.equal(r.keeper.state.type, 'retrying');
+          assert.equal(stateWhenRetrying, c.state, 'recorded before the back-off started');
+          assert.deepEqual(r.records.record.refreshIntent, {
+            tokenFingerprint: token.fingerprint(),
+            startedAt,
+            state: c.state,
+          });
+          if (stop === 'graceful stop') await r.keeper.stop();
+          r.keeper.removeAllListeners();
+
+          const again = reboot(r);
+          await again.start();
+          assert.equal(again.state.type, 'healthy', again.describe());
+          assert.equal(r.auth.signInCalls, 0, 'no sign-in');
+          assert.equal(r.auth.invalidGrantCount, 0, 'no invalid_grant');
+          assert.equal(r.auth.refreshCalls, 2);
+          const entry = r.auth.issued.find((e) => e.token === token.reveal())!;
+          assert.equal(entry.presentations, 1, 'PikPak saw the token once');
+          assert.equal(r.records.record.refreshIntent, undefined, 'the intent is settled');
+          assert.notEqual(storedToken(r), token.reveal(), 'the rotated token is in the keychain');
+          await again.stop();
+        });
+
+  for (const password of [false, true])
+    it(`a timeout after PikPak rotated (outcome-unknown), restart, ${password ? 'stored password' : 'no password'}: retried with the same token like the run would; invalid_grant then ${password ? 'signs in by itself' : 'asks for a sign-in and says the answer was lost'}`, async () => {
+      const r = rig({ record: { rememberPassword: password } });
+      if (password) r.store.entries.set(`${ACCOUNT}/password`, new Secret('right-password'));
+      const token = r.store.entries.get(`${ACCOUNT}/refresh-token`)!;
+      r.auth.lostAnswers = { count: 1, error: timeout() };
+      await r.keeper.start();
+      assert.equal(r.keeper.state.type, 'retrying');
+      assert.equal(r.records.record.refreshIntent?.state, 'outcome-unknown');
+      await r.keeper.stop();
+      r.keeper.removeAllListeners();
+
+      const again = reboot(r);
+      await again.start();
+      assert.equal(r.auth.refreshCalls, 2, 'the same token was tried once more, as within a run');
+      assert.equal(r.auth.invalidGrantCount, 1);
+      assert.equal(r.auth.issued.find((e) => e.token === token.reveal())!.presentations, 2);
+      if (password) {
+        assert.equal(again.state.type, 'healthy');
+        assert.equal(r.auth.signInCalls, 1);
+      } else {
+        const state = again.state;
+        assert.equal(state.type === 'reauth-required' && state.reason, 'invalid-grant');
+        assert.match(
+          state.type === 'reauth-required' ? state.message : '',
+          /got no answer \(timeout or dropped connection\)/,
+        );
+        assert.equal(r.records.record.reauth?.deadTokenFingerprint, token.fingerprint());
+        // And never again: the next start spends nothing on it.
+        const third = reboot(r);
+        await third.start();
+        assert.equal(third.state.type, 'reauth-required');
+        assert.equal(r.auth.refreshCalls, 2);
+        await third.stop();
+      }
+      await again.stop();
+    });
+
+  for (const password of [false, true])
+    it(`a run that died mid-call (in-flight), ${password ? 'stored password' : 'no password'}: the token is never sent again`, async () => {
+      const r = rig({ record: { rememberPassword: password } });
+      if (password) r.store.entries.set(`${ACCOUNT}/password`, new Secret('right-password'));
+      const token = r.store.entries.get(`${ACCOUNT}/refresh-token`)!;
+      r.auth.hold();
+      void r.keeper.start();
+      await settle();
+      assert.equal(r.records.record.refreshIntent?.state, 'in-flight', 'written before the call went out');
+      assert.equal(r.auth.refreshCalls, 1);
+      // kill -9 here: PikPak handles the call, the answer dies with the process.
+      r.keeper.removeAllListeners();
+      const calls = r.auth.refreshCalls;
+
+      const again = reboot(r);
+      await again.start();
+      assert.equal(r.auth.refreshCalls, calls, 'not sent again');
+      if (password) assert.equal(again.state.type, 'healthy');
+      else assert.equal(again.state.type === 'reauth-required' && again.state.reason, 'rotated-during-crash');
+      assert.ok(r.auth.issued.find((e) => e.token === token.reveal())!.presentations <= 1);
+      r.auth.release();
+      await again.stop();
+    });
+
+  it('a lost answer taints the token until it is replaced: a later 503 does not make it "unspent"', async () => {
+    const r = rig({ options: { backoff: { minMs: 1000, maxMs: 1000, factor: 1, jitter: 0 } } });
+    r.auth.failures.refresh.push(server503(), timeout(), server503());
+    await r.keeper.start();
+    assert.equal(r.records.record.refreshIntent?.state, 'answered-transient');
+    await r.clock.runNext();
+    await settle();
+    assert.equal(r.records.record.refreshIntent?.state, 'outcome-unknown');
+    await r.clock.runNext();
+    await settle();
+    assert.equal(r.keeper.state.type, 'retrying');
+    assert.equal(
+      r.records.record.refreshIntent?.state,
+      'outcome-unknown',
+      'still: the timed-out call may have rotated',
+    );
+    await r.clock.runNext();
+    await settle();
+    assert.equal(r.keeper.state.type, 'healthy');
+    assert.equal(r.records.record.refreshIntent, undefined);
+  });
+
+  it('while the newest token waits for the keychain, a failed refresh of it leaves the intent naming the spent one as rotated-unsaved', async () => {
+    const r = rig();
+    const first = r.store.entries.get(`${ACCOUNT}/refresh-token`)!;
+    await r.keeper.start();
+    r.store.available = false;
+    await r.keeper.refreshNow();
+    const spent = r.store.entries.get(`${ACCOUNT}/refresh-token`)!;
+    assert.notEqual(spent.reveal(), first.reveal());
+    assert.deepEqual(
+      { fp: r.records.record.refreshIntent?.tokenFingerprint, state: r.records.record.refreshIntent?.state },
+      { fp: spent.fingerprint(), state: 'rotated-unsaved' },
+    );
+    r.auth.failures.refresh.push(server503());
+    await r.keeper.refreshNow().catch(() => undefined);
+    assert.equal(r.records.record.refreshIntent?.tokenFingerprint, spent.fingerprint());
+    assert.equal(r.records.record.refreshIntent?.state, 'rotated-unsaved');
+    r.keeper.removeAllListeners();
+    r.store.available = true;
+
+    const again = reboot(r);
+    await again.start();
+    const state = again.state;
+    assert.equal(state.type === 'reauth-required' && state.reason, 'unsaved-when-stopped');
+    assert.match(
+      state.type === 'reauth-required' ? state.message : '',
+      /only in memory because the keychain was locked/,
+    );
+    await again.stop();
   });
 });

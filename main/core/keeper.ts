@@ -4,11 +4,17 @@
  * Rules it enforces (DESIGN.md, "Accounts and the keeper"):
  * 1. single-flight — every trigger (timer, consumer demand, rejection report, retry) joins the
  *    one refresh in flight, so N callers cause one upstream call;
- * 2. never re-sent when it may be spent — a token named by an intent that survived a crash, or
- *    one PikPak rejected, is never sent again (a sign-in replaces it); only an attempt whose
- *    answer never arrived (timeout, dropped connection) is retried with the same token;
- * 3. write-ahead — a refresh intent is recorded before the call, and the rotated refresh token
- *    is in the vault before the new access token is handed out;
+ * 2. never re-sent when it may be spent — a token PikPak rejected, or one named by an intent
+ *    that says the previous run died mid-call (`in-flight`) or kept the newest token in memory
+ *    only (`rotated-unsaved`), is never sent again (a sign-in replaces it). A restart does what
+ *    the same run would have done: a token PikPak provably did not consume (`not-sent`,
+ *    `answered-transient`) is used, and one whose answer the run saw get lost (`outcome-unknown`:
+ *    timeout, dropped connection) is retried with the same token, as within a run — the only
+ *    re-send; if PikPak did rotate, it answers invalid_grant and rule 4 applies. The table is in
+ *    refresh-intent.ts;
+ * 3. write-ahead — a refresh intent (`in-flight`) is recorded before the call, what a failed
+ *    call proves about the token is recorded before the back-off starts, and the rotated refresh
+ *    token is in the vault before the new access token is handed out;
  * 4. invalid_grant — re-read the vault once, then re-login with the stored password if allowed,
  *    else reauth-required (and the dead token is remembered so a restart never spends it again);
  * 5. proactive refresh before expiry with jitter; rejected-token reports refresh only when the
@@ -44,7 +50,17 @@ import {
   type KeeperState,
   type ReauthReason,
 } from './keeper-state.js';
-import type { AccountRecord, AuthProvider, Clock, Logger, Random, TimerHandle, TokenGrant } from './ports.js';
+import type {
+  AccountRecord,
+  AuthProvider,
+  Clock,
+  Logger,
+  Random,
+  RefreshIntentState,
+  TimerHandle,
+  TokenGrant,
+} from './ports.js';
+import { describeIntentState, intentStateAfter, spentAfterRestart } from './refresh-intent.js';
 import type { Secret } from './secret.js';
 import type { Vault } from './vault.js';
 
@@ -168,10 +184,13 @@ export class Keeper extends EventEmitter<KeeperEvents> {
   /** A retried keychain write of the refresh token in progress; a refresh waits for it. */
   #saving: Promise<boolean> | undefined;
   /**
-   * Why the refresh token we hold must not be sent (again), if so: a crashed run was about to
-   * spend it (see RefreshIntent), or PikPak rejected it. Then only a sign-in replaces it.
+   * Why the refresh token we hold must not be sent (again), if so: a run died while spending it,
+   * or stopped with its successor in memory only (see RefreshIntent), or PikPak rejected it. Then
+   * only a sign-in replaces it.
    */
-  #unusable: 'crash' | 'rejected' | undefined;
+  #unusable: 'crash' | 'unsaved' | 'rejected' | undefined;
+  /** The held token's last call got no answer (timeout, reset): an invalid_grant then says why. */
+  #answerLost = false;
   #stopped = false;
   /** Resolves when the attempt in flight (or the next one) settles; see #awaitNextAttempt. */
   #attemptSettled: Promise<void> | undefined;
@@ -248,12 +267,24 @@ export class Keeper extends EventEmitter<KeeperEvents> {
       );
       return;
     }
-    this.#unusable = record.refreshIntent?.tokenFingerprint === token.fingerprint() ? 'crash' : undefined;
-    if (this.#unusable)
-      this.#log.warn(
-        { account: this.name, token: token.fingerprint() },
-        'the previous run stopped while refreshing this token; PikPak may already have rotated it, so it is not sent again',
-      );
+    const intent =
+      record.refreshIntent?.tokenFingerprint === token.fingerprint() ? record.refreshIntent : undefined;
+    this.#unusable = intent ? spentAfterRestart(intent.state) : undefined;
+    this.#answerLost = intent?.state === 'outcome-unknown';
+    if (intent) {
+      const fields = { account: this.name, token: token.fingerprint(), intent: intent.state };
+      if (this.#unusable === 'crash')
+        this.#log.warn(
+          fields,
+          'the previous run stopped while refreshing this token; PikPak may already have rotated it, so it is not sent again',
+        );
+      else if (this.#unusable === 'unsaved')
+        this.#log.warn(
+          fields,
+          'the previous run stopped while the newest refresh token was only in memory (the keychain was locked or unavailable); the one the keychain holds is spent, so it is not sent again',
+        );
+      else this.#log.info(fields, `resuming: ${describeIntentState(intent.state)}`);
+    }
     await this.#refresh('startup').catch(() => undefined);
   }
 
@@ -428,8 +459,27 @@ export class Keeper extends EventEmitter<KeeperEvents> {
       return await this.#adopt(await this.#callRefresh(token), 'refresh');
     } catch (error) {
       if (error instanceof InvalidGrantError) return this.#onInvalidGrant(token);
+      await this.#recordOutcome(token, error);
       return this.#onRefreshFailure(error);
     }
+  }
+
+  /**
+   * Write-ahead for the back-off: what the failed call proves about `token` is on disk before the
+   * retry is scheduled, so a stop during the back-off leaves the restart the same knowledge.
+   */
+  async #recordOutcome(token: Secret, error: unknown): Promise<void> {
+    // One lost answer taints the token until it is replaced: a later 503 proves only that its own
+    // call granted nothing, not that the earlier one did not.
+    this.#answerLost ||= intentStateAfter(error) === 'outcome-unknown';
+    await this.#setIntentState(token, this.#answerLost ? 'outcome-unknown' : intentStateAfter(error));
+  }
+
+  /** Updates the intent's state if it names `token` (while a newer token waits for the keychain it names an older one). */
+  async #setIntentState(token: Secret, state: RefreshIntentState): Promise<void> {
+    const intent = this.#record().refreshIntent;
+    if (intent?.tokenFingerprint !== token.fingerprint() || intent.state === state) return;
+    await this.#updateRecord({ refreshIntent: { ...intent, state } });
   }
 
   async #callRefresh(token: Secret): Promise<TokenGrant> {
@@ -457,11 +507,15 @@ export class Keeper extends EventEmitter<KeeperEvents> {
         'the keychain holds a newer refresh token; retrying once with it',
       );
       this.#refreshToken = stored;
+      this.#answerLost = false;
       await this.#recordIntent(stored);
       try {
         return await this.#adopt(await this.#callRefresh(stored), 'refresh');
       } catch (error) {
-        if (!(error instanceof InvalidGrantError)) return this.#onRefreshFailure(error);
+        if (!(error instanceof InvalidGrantError)) {
+          await this.#recordOutcome(stored, error);
+          return this.#onRefreshFailure(error);
+        }
         spent = stored;
       }
     }
@@ -481,7 +535,7 @@ export class Keeper extends EventEmitter<KeeperEvents> {
     if (password) {
       this.#log.info(
         { account: this.name },
-        this.#unusable === 'crash'
+        this.#unusable === 'crash' || this.#unusable === 'unsaved'
           ? 'signing in with the stored password instead of re-sending a refresh token that may be spent'
           : 'signing in again with the stored password',
       );
@@ -491,6 +545,18 @@ export class Keeper extends EventEmitter<KeeperEvents> {
       this.#enterReauth(
         'rotated-during-crash',
         'The broker stopped while PikPak was rotating this refresh token, so the new one may be lost. Sign in again once; with "remember password" this recovers by itself.',
+        dead,
+      );
+    else if (this.#unusable === 'unsaved')
+      this.#enterReauth(
+        'unsaved-when-stopped',
+        'The newest refresh token was only in memory because the keychain was locked or unavailable when the broker stopped; the keychain holds an older one PikPak has already replaced. Sign in again once (keep the keychain unlocked); with "remember password" this recovers by itself.',
+        dead,
+      );
+    else if (this.#answerLost)
+      this.#enterReauth(
+        'invalid-grant',
+        'PikPak rejected the refresh token: an earlier refresh with it got no answer (timeout or dropped connection), and PikPak had rotated it then, so the new token never arrived. Sign in again; with "remember password" this recovers by itself.',
         dead,
       );
     else
@@ -570,6 +636,7 @@ export class Keeper extends EventEmitter<KeeperEvents> {
     this.#refreshToken = grant.refreshToken;
     this.#attempt = 0;
     this.#unusable = undefined;
+    this.#answerLost = false;
     // Write-ahead: the rotated token reaches the keychain before anyone sees the access token.
     const saved = await this.#vault.set(this.name, 'refresh-token', grant.refreshToken);
     if (!saved)
@@ -585,11 +652,14 @@ export class Keeper extends EventEmitter<KeeperEvents> {
       expiresAt: now + lifetimeMs,
       userId: grant.userId,
     };
+    const intent = this.#record().refreshIntent;
     await this.#updateRecord({
       // Saved: nothing the keychain held before can be sent again. Not saved: the keychain still
       // holds a token PikPak has just replaced; the intent (or reauth) naming it stays until the
-      // new one is saved, so that a restart never sends it (see #recordIntentToSpend).
+      // new one is saved, so that a restart never sends it (see #recordIntentToSpend), and says
+      // why: the newest token lives in memory only.
       ...(saved ? { refreshIntent: undefined, reauth: undefined } : {}),
+      ...(!saved && intent ? { refreshIntent: { ...intent, state: 'rotated-unsaved' as const } } : {}),
       lastRefreshAt: now,
       ...(grant.userId ? { userId: grant.userId } : {}),
     });
@@ -738,7 +808,11 @@ export class Keeper extends EventEmitter<KeeperEvents> {
 
   async #recordIntent(token: Secret): Promise<void> {
     await this.#updateRecord({
-      refreshIntent: { tokenFingerprint: token.fingerprint(), startedAt: this.#clock.now() },
+      refreshIntent: {
+        tokenFingerprint: token.fingerprint(),
+        startedAt: this.#clock.now(),
+        state: 'in-flight',
+      },
     });
   }
 

@@ -40,14 +40,34 @@ export interface SecretStore {
 }
 
 /**
- * Recorded (in settings) before a refresh call goes upstream and cleared once the rotated token
- * is in the keychain. Found on start-up, it means we died in between: PikPak may already have
- * rotated the token we hold.
+ * What the broker knows about the refresh call a RefreshIntent names, written as it learns it:
+ * - `in-flight`: written before the call goes out (write-ahead) and left there while no answer is
+ *   recorded. Found after a restart, the run died mid-call: PikPak may have rotated the token.
+ * - `not-sent`: the call never reached PikPak (connection refused, name not resolved, TLS handshake
+ *   failed). The token is provably unspent.
+ * - `answered-transient`: PikPak answered with an error that is not invalid_grant (5xx, 429, rate
+ *   limiting, another error body). PikPak rotates only on success, so the token is unspent.
+ * - `outcome-unknown`: the request left but no answer came back (timeout, connection reset or
+ *   dropped mid-answer, an unreadable 2xx). PikPak may or may not have rotated; the run retries
+ *   with the same token, and so does a restart.
+ * - `rotated-unsaved`: PikPak rotated the token, but the keychain refused the new one, which lives
+ *   in memory only. The token named (the one the keychain holds) is spent.
+ */
+export type RefreshIntentState =
+  'in-flight' | 'not-sent' | 'answered-transient' | 'outcome-unknown' | 'rotated-unsaved';
+
+/**
+ * Recorded (in settings) before a refresh call goes upstream, updated with what the call's outcome
+ * says about the token, and cleared once the rotated token is in the keychain. Found on start-up
+ * naming the token the keychain holds, its state decides whether that token may be sent (see
+ * RefreshIntentState and main/core/refresh-intent.ts).
  */
 export interface RefreshIntent {
   /** Fingerprint of the refresh token we were about to spend (see Secret.fingerprint). */
   tokenFingerprint: string;
   startedAt: number;
+  /** Files written before this field existed hold `in-flight` intents (the schema's default). */
+  state: RefreshIntentState;
 }
 
 /** Non-secret facts about one account, kept in the settings file. */
@@ -72,7 +92,8 @@ export interface AccountRecord {
 }
 
 export interface ReauthRecord {
-  reason: 'invalid-grant' | 'rotated-during-crash' | 'no-refresh-token' | 'sign-in-failed';
+  reason:
+    'invalid-grant' | 'rotated-during-crash' | 'unsaved-when-stopped' | 'no-refresh-token' | 'sign-in-failed';
   since: number;
   message: string;
   /** Fingerprint of the refresh token PikPak rejected. */

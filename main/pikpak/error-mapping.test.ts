@@ -234,6 +234,7 @@ describe('HTTP statuses without a PikPak error body', () => {
       const { pikpak } = client(() => ({ status, data: '<html><body>Bad Gateway</body></html>' }));
       const err = await rejectsWith(refresh(pikpak), TransientError);
       assert.equal(err.reason, 'server');
+      assert.equal(err.delivery, 'answered', 'a 5xx is an answer: nothing was granted');
       assert.equal(err.httpStatus, status);
       assert.equal(err.retryable, true);
       assert.equal(err.message, `PikPak answered the token refresh with HTTP ${status}`);
@@ -280,6 +281,8 @@ describe('2xx answers that are not the expected JSON → TransientError(bad-resp
       const { pikpak } = client(() => ({ status: 200, data }));
       const err = await rejectsWith(refresh(pikpak), TransientError);
       assert.equal(err.reason, 'bad-response');
+      // A 2xx PikPak may have answered with a grant we cannot read: the token may be spent.
+      assert.equal(err.delivery, 'unknown');
       assert.equal(err.httpStatus, 200);
       assert.match(
         err.message,
@@ -342,28 +345,31 @@ describe('2xx answers that are not the expected JSON → TransientError(bad-resp
 });
 
 describe('transport failures', () => {
-  const network: [string, string, string?][] = [
-    ['connection refused', 'ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:443'],
-    ['connection reset', 'ECONNRESET', 'read ECONNRESET'],
-    ['socket hang up', 'ECONNRESET', 'socket hang up'],
-    ['DNS: no such host', 'ENOTFOUND', 'getaddrinfo ENOTFOUND user.mypikpak.net'],
-    ['DNS: try again', 'EAI_AGAIN', 'getaddrinfo EAI_AGAIN user.mypikpak.net'],
-    ['host unreachable', 'EHOSTUNREACH'],
-    ['network unreachable', 'ENETUNREACH'],
-    ['broken pipe', 'EPIPE'],
-    ['TLS: unknown CA', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'],
-    ['TLS: wrong host', 'ERR_TLS_CERT_ALTNAME_INVALID'],
-    ['body cut mid-answer', 'ERR_BAD_RESPONSE', 'stream has been aborted'],
-    ['ECONNABORTED that is not a timeout (axios#1543)', 'ECONNABORTED', 'Request aborted'],
-    ['cancelled by something other than the caller', 'ERR_CANCELED', 'canceled'],
+  // The last column: what the failure proves about the request (a refresh token it carried).
+  const network: [string, string, string | undefined, 'not-sent' | 'unknown'][] = [
+    ['connection refused', 'ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:443', 'not-sent'],
+    ['connection reset', 'ECONNRESET', 'read ECONNRESET', 'unknown'],
+    ['socket hang up', 'ECONNRESET', 'socket hang up', 'unknown'],
+    ['DNS: no such host', 'ENOTFOUND', 'getaddrinfo ENOTFOUND user.mypikpak.net', 'not-sent'],
+    ['DNS: try again', 'EAI_AGAIN', 'getaddrinfo EAI_AGAIN user.mypikpak.net', 'not-sent'],
+    ['host unreachable', 'EHOSTUNREACH', undefined, 'not-sent'],
+    ['network unreachable', 'ENETUNREACH', undefined, 'not-sent'],
+    ['broken pipe', 'EPIPE', undefined, 'unknown'],
+    ['TLS: unknown CA', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', undefined, 'not-sent'],
+    ['TLS: wrong host', 'ERR_TLS_CERT_ALTNAME_INVALID', undefined, 'not-sent'],
+    ['TLS: bad record mid-stream', 'ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC', undefined, 'unknown'],
+    ['body cut mid-answer', 'ERR_BAD_RESPONSE', 'stream has been aborted', 'unknown'],
+    ['ECONNABORTED that is not a timeout (axios#1543)', 'ECONNABORTED', 'Request aborted', 'unknown'],
+    ['cancelled by something other than the caller', 'ERR_CANCELED', 'canceled', 'unknown'],
   ];
-  for (const [name, code, message] of network) {
-    it(`${name} (${code}) → TransientError(network)`, async () => {
+  for (const [name, code, message, delivery] of network) {
+    it(`${name} (${code}) → TransientError(network), delivery ${delivery}`, async () => {
       const { pikpak } = client((req) => {
         throw transportError(req, code, message);
       });
       const err = await rejectsWith(refresh(pikpak), TransientError);
       assert.equal(err.reason, 'network');
+      assert.equal(err.delivery, delivery);
       assert.equal(err.httpStatus, undefined);
       assert.match(
         err.message,
@@ -384,6 +390,7 @@ describe('transport failures', () => {
     });
     const err = await rejectsWith(refresh(pikpak), TransientError);
     assert.equal(err.reason, 'network');
+    assert.equal(err.delivery, 'not-sent', 'a refused connection never carried the request');
     assert.match(err.message, /ECONNREFUSED$/);
   });
 
@@ -399,6 +406,7 @@ describe('transport failures', () => {
       });
       const err = await rejectsWith(refresh(pikpak), TransientError);
       assert.equal(err.reason, 'timeout');
+      assert.equal(err.delivery, 'unknown', 'PikPak may have handled a request whose answer never came');
       assert.equal(
         err.message,
         'PikPak did not answer the token refresh within 15000 ms (POST https://user.mypikpak.net/v1/auth/token)',

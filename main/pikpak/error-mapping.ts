@@ -19,6 +19,12 @@
  * | axios `timeout` (ETIMEDOUT), the client's deadline signal | TransientError('timeout')               |
  * | refused / reset / hang-up / DNS / TLS / body cut short    | TransientError('network')               |
  *
+ * A TransientError also says what PikPak can have done with the request (`delivery`): a 5xx is an
+ * answer (nothing granted); refused, unreachable, unresolved and a failed TLS handshake never
+ * reached PikPak (`not-sent`: the request is written only once the connection is up); a timeout,
+ * a reset, a hang-up or a body cut short may have been handled (`unknown`). The keeper uses it to
+ * decide whether a refresh token is provably unspent after a restart.
+ *
  * A PikPak error body counts in any status, 2xx included: a 200 carrying 4126 is not a token.
  *
  * ECONNABORTED is ambiguous in axios (axios/axios#1543: both "timeout" and "aborted"). The client
@@ -87,6 +93,19 @@ const TIMEOUT_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
+]);
+
+/** Failures before a connection was up: the request was never written, PikPak never saw it. */
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'EAI_NONAME',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'EADDRNOTAVAIL',
 ]);
 
 /** Replies that are not HTTP at all, or not a usable answer. */
@@ -277,12 +296,13 @@ export function mapRequestError(
         cause,
       },
     );
-  const network = (what: string) =>
+  const network = (what: string, delivery: 'not-sent' | 'unknown' = 'unknown') =>
     new TransientError(
       'network',
       finish(`Could not reach PikPak for the ${label} (${where}): ${what}`, ctx),
       {
         cause,
+        delivery,
       },
     );
   const bad = (what: string) =>
@@ -309,9 +329,14 @@ export function mapRequestError(
   }
   if (BAD_RESPONSE_CODES.has(code) || code.startsWith('HPE_')) return bad(`not an HTTP answer (${code})`);
   if (/^(CERT_|ERR_TLS_|ERR_SSL_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_)/.test(code))
-    return network(`TLS: ${code}`);
+    // A certificate PikPak's name cannot be verified against fails the handshake, before any
+    // request byte; other TLS errors can strike mid-stream.
+    return network(
+      `TLS: ${code}`,
+      /^(CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|ERR_TLS_CERT_)/.test(code) ? 'not-sent' : 'unknown',
+    );
   if (code === 'ECONNRESET' && /socket hang up/i.test(message)) return network('socket hang up (ECONNRESET)');
-  return network(code);
+  return network(code, NOT_SENT_CODES.has(code) ? 'not-sent' : 'unknown');
 }
 
 /** A code that is safe to print: an identifier, never free text. */

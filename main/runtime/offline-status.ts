@@ -2,7 +2,7 @@
  * What can be said about the accounts without a running broker: read the settings file, ask the
  * keychain whether each account's secrets are there, and look at the lock. Spends no refresh.
  */
-import type { ReauthRecord } from '../core/ports.js';
+import type { ReauthRecord, RefreshIntentState } from '../core/ports.js';
 import type { Platform } from '../pikpak/protocol.js';
 import { FileSettingsStore } from '../storage/file-settings-store.js';
 import { readLockHolder, type LockHolder } from '../storage/instance-lock.js';
@@ -23,6 +23,11 @@ export interface OfflineAccountStatus {
   readonly reauth: ReauthRecord | undefined;
   /** A refresh was under way when the last broker stopped. */
   readonly interruptedRefresh: boolean;
+  /**
+   * What the last run knew about that refresh's call, when its intent names the token the keychain
+   * holds (one naming another token is settled: the keychain has the newer one).
+   */
+  readonly refreshIntentState: RefreshIntentState | undefined;
 }
 
 export interface OfflineStatus {
@@ -38,10 +43,14 @@ export async function readOfflineStatus(config: RuntimeConfig): Promise<OfflineS
   const secrets = new KeyringSecretStore({ service: config.keychainService });
   const holder = await readLockHolder(config.dataDir);
   let problem: string | undefined;
+  /** Fingerprints of the stored refresh tokens, to tell whether an intent names the stored one. */
+  const stored = new Map<string, string>();
   const has = async (account: string, kind: 'refresh-token' | 'password'): Promise<boolean | undefined> => {
     if (problem) return undefined;
     try {
-      return (await secrets.get(account, kind)) !== undefined;
+      const secret = await secrets.get(account, kind);
+      if (secret && kind === 'refresh-token') stored.set(account, secret.fingerprint());
+      return secret !== undefined;
     } catch (error) {
       problem = error instanceof Error ? error.message : String(error);
       return undefined;
@@ -61,6 +70,11 @@ export async function readOfflineStatus(config: RuntimeConfig): Promise<OfflineS
       lastRefreshAt: r.lastRefreshAt,
       reauth: r.reauth,
       interruptedRefresh: r.refreshIntent !== undefined,
+      refreshIntentState:
+        r.refreshIntent &&
+        (stored.get(r.name) ?? r.refreshIntent.tokenFingerprint) === r.refreshIntent.tokenFingerprint
+          ? r.refreshIntent.state
+          : undefined,
     });
   }
   if (accounts.length === 0) await has('__probe__', 'refresh-token');

@@ -151,6 +151,8 @@ function reauthShort(reason: ReauthReason): string {
       return 'PikPak rejected the refresh token';
     case 'rotated-during-crash':
       return 'the new token was lost in a crash';
+    case 'unsaved-when-stopped':
+      return 'the newest token was never saved (keychain locked)';
     case 'no-refresh-token':
       return 'no token stored';
     case 'sign-in-failed':

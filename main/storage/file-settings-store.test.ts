@@ -60,7 +60,11 @@ describe('FileSettingsStore: load and save', () => {
         userId: 'u-1',
         rememberPassword: true,
         lastRefreshAt: 1_700_000_100_000,
-        refreshIntent: { tokenFingerprint: 'a1b2c3d4', startedAt: 1_700_000_200_000 },
+        refreshIntent: {
+          tokenFingerprint: 'a1b2c3d4',
+          startedAt: 1_700_000_200_000,
+          state: 'answered-transient',
+        },
         reauth: {
           reason: 'invalid-grant',
           since: 1_700_000_300_000,
@@ -74,6 +78,20 @@ describe('FileSettingsStore: load and save', () => {
     assert.deepEqual(await store.load(), full);
     assert.deepEqual(await new FileSettingsStore({ dataDir }).load(), full, 'a fresh instance reads it');
     assert.deepEqual(JSON.parse(await readFile(store.path, 'utf8')), full);
+  });
+
+  test('an intent written before its state was recorded loads as in-flight (what it meant then)', async () => {
+    const dataDir = await tempDataDir();
+    const store = new FileSettingsStore({ dataDir });
+    const legacy = { ...account('a'), refreshIntent: { tokenFingerprint: 'a1b2c3d4', startedAt: 5 } };
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    await writeFile(store.path, JSON.stringify({ version: 1, accounts: [legacy] }), { mode: 0o600 });
+    const loaded = await store.load();
+    assert.deepEqual(loaded.accounts[0]?.refreshIntent, {
+      tokenFingerprint: 'a1b2c3d4',
+      startedAt: 5,
+      state: 'in-flight',
+    });
   });
 
   test('optional fields set to undefined are left out of the file', async () => {
@@ -193,10 +211,24 @@ describe('FileSettingsStore: corrupt files', () => {
         {
           version: 1,
           accounts: [
-            account('a', { refreshIntent: { tokenFingerprint: 'not-a-fingerprint', startedAt: 1 } }),
+            account('a', {
+              refreshIntent: { tokenFingerprint: 'not-a-fingerprint', startedAt: 1, state: 'in-flight' },
+            }),
           ],
         },
         /^accounts\.0\.refreshIntent\.tokenFingerprint: expected a hex fingerprint/,
+      ],
+      [
+        {
+          version: 1,
+          accounts: [
+            {
+              ...account('a'),
+              refreshIntent: { tokenFingerprint: 'a1b2c3d4', startedAt: 1, state: 'maybe' },
+            },
+          ],
+        },
+        /^accounts\.0\.refreshIntent\.state: /,
       ],
       [{ version: 1, accounts: [account('a'), account('a')] }, /^accounts\.1\.name: duplicate account name/],
       [[], /^\(root\): /],

@@ -12,13 +12,29 @@ const timestamp = z.number().int().nonnegative();
 /** A few hex digits of a hash (Secret.fingerprint); anything else here, say a whole token, is refused. */
 const fingerprint = z.string().regex(/^[0-9a-f]{8,64}$/, 'expected a hex fingerprint');
 
+export const REFRESH_INTENT_STATES = [
+  'in-flight',
+  'not-sent',
+  'answered-transient',
+  'outcome-unknown',
+  'rotated-unsaved',
+] as const;
+
 export const refreshIntentSchema = z.strictObject({
   tokenFingerprint: fingerprint,
   startedAt: timestamp,
+  // An intent written before the state was recorded says only that a call was started: in flight.
+  state: z.enum(REFRESH_INTENT_STATES).default('in-flight'),
 });
 
 export const reauthRecordSchema = z.strictObject({
-  reason: z.enum(['invalid-grant', 'rotated-during-crash', 'no-refresh-token', 'sign-in-failed']),
+  reason: z.enum([
+    'invalid-grant',
+    'rotated-during-crash',
+    'unsaved-when-stopped',
+    'no-refresh-token',
+    'sign-in-failed',
+  ]),
   since: timestamp,
   message: z.string(),
   deadTokenFingerprint: fingerprint.optional(),

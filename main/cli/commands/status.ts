@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { BrokerCommand } from '../broker-command.js';
 import { readLockHolder } from '../../storage/instance-lock.js';
 import { readOfflineStatus, type OfflineStatus } from '../../runtime/offline-status.js';
+import { describeIntentState } from '../../core/refresh-intent.js';
 import { BrokerClient } from '../broker-client.js';
 import { addCommonOptions } from '../common-options.js';
 import { contextOf } from '../context.js';
@@ -96,7 +97,7 @@ function renderOffline(status: OfflineStatus): string {
         : a.refreshTokenStored === undefined
           ? 'unknown (keychain unavailable)'
           : `refresh token stored; last refresh ${formatTime(a.lastRefreshAt)}${
-              a.interruptedRefresh ? '; the last run stopped during a refresh' : ''
+              a.refreshIntentState ? `; ${describeIntentState(a.refreshIntentState)}` : ''
             }`;
     rows.push([a.name, a.username, a.platform, state]);
   }

@@ -11,10 +11,18 @@ export class FakeAuth implements AuthProvider {
   accessTtlSec = 3600;
   refreshCalls = 0;
   signInCalls = 0;
-  /** Refresh tokens ever issued, in order; `used` marks single use. */
-  readonly issued: { token: string; used: boolean }[] = [];
+  /**
+   * Refresh tokens ever issued, in order; `used` marks single use, `presentations` counts the
+   * refreshes PikPak handled with it (a scripted failure strikes before PikPak sees the call).
+   */
+  readonly issued: { token: string; used: boolean; presentations: number }[] = [];
   /** Errors to throw from the next calls, in order (then calls succeed again). */
   readonly failures: { refresh: unknown[]; signIn: unknown[] } = { refresh: [], signIn: [] };
+  /**
+   * The next this-many refreshes are handled (the token rotates) and then the answer is lost: the
+   * call throws this error instead (a timeout after PikPak acted).
+   */
+  lostAnswers: { count: number; error: unknown } = { count: 0, error: undefined };
   /** When set, refresh answers wait for `release()`. */
   #gate: { promise: Promise<void>; open: () => void } | undefined;
   readonly passwords = new Map<string, string>([['user@example.com', 'right-password']]);
@@ -23,7 +31,7 @@ export class FakeAuth implements AuthProvider {
   /** Issues a refresh token as if the user had signed in elsewhere. */
   mint(): Secret {
     const token = `rt-${++this.#seq}`;
-    this.issued.push({ token, used: false });
+    this.issued.push({ token, used: false, presentations: 0 });
     return new Secret(token);
   }
 
@@ -49,6 +57,7 @@ export class FakeAuth implements AuthProvider {
     const failure = this.failures.refresh.shift();
     if (failure) throw failure;
     const entry = this.issued.find((e) => e.token === input.refreshToken.reveal());
+    if (entry) entry.presentations += 1;
     if (!entry || entry.used) {
       this.#invalidGrants += 1;
       throw new InvalidGrantError(`PikPak rejected the refresh token (4126): ${INVALID_GRANT_DESCRIPTION}`, {
@@ -57,7 +66,12 @@ export class FakeAuth implements AuthProvider {
       });
     }
     entry.used = true;
-    return this.#grant();
+    const grant = this.#grant();
+    if (this.lostAnswers.count > 0) {
+      this.lostAnswers.count -= 1;
+      throw this.lostAnswers.error;
+    }
+    return grant;
   }
 
   async signIn(input: SignInInput): Promise<TokenGrant> {
@@ -79,7 +93,7 @@ export class FakeAuth implements AuthProvider {
   #grant(): TokenGrant {
     const n = ++this.#seq;
     const refreshToken = `rt-${n}`;
-    this.issued.push({ token: refreshToken, used: false });
+    this.issued.push({ token: refreshToken, used: false, presentations: 0 });
     return {
       accessToken: new Secret(`at-${n}`),
       refreshToken: new Secret(refreshToken),
