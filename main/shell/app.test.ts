@@ -41,6 +41,8 @@ async function until(what: string, check: () => boolean, ms = 10_000): Promise<v
 describe('main/app.ts booted against a fake Electron', () => {
   before(async () => {
     await import('../app.js');
+    // Electron emits ready once the entry module has been evaluated.
+    fake.app.ready();
     await until('the first window', () => fake.windows.length > 0);
   });
   after(() => rm(home, { recursive: true, force: true }));

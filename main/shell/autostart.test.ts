@@ -14,8 +14,15 @@ import {
 } from './autostart.js';
 import { createFakeElectron } from './testing/fake-electron.js';
 
-function deps(platform: NodeJS.Platform, env: Record<string, string> = {}, homedir = '/home/me') {
-  const fake = createFakeElectron();
+/** The installed app unless `packaged` is false (a checkout under `npm start`). */
+function deps(
+  platform: NodeJS.Platform,
+  env: Record<string, string> = {},
+  homedir = '/home/me',
+  packaged = true,
+) {
+  const fake = createFakeElectron({ appPath: '/src/pikpak token broker' });
+  fake.app.isPackaged = packaged;
   return {
     fake,
     deps: {

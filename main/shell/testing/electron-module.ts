@@ -12,6 +12,8 @@ export const fake = createFakeElectron({
   userData: join(home, 'userData'),
   logs: join(home, 'logs'),
   home,
+  // Electron emits ready after the entry module has run: app.test.ts calls fake.app.ready() then.
+  ready: false,
 });
 
 export const {
@@ -27,4 +29,5 @@ export const {
   dialog,
   session,
   nativeTheme,
+  powerMonitor,
 } = fake.electron;
