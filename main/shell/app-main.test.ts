@@ -114,7 +114,9 @@ async function boot(
 }
 
 const pages = (fake: FakeElectron): string[] =>
-  fake.windows.filter((w) => !w.isDestroyed() && w.loaded.file).map((w) => w.loaded.file!.split(/[/\\]/).pop()!);
+  fake.windows
+    .filter((w) => !w.isDestroyed() && w.loaded.file)
+    .map((w) => w.loaded.file!.split(/[/\\]/).pop()!);
 
 describe('app boot per platform', () => {
   it('creates no window or tray before ready, and opens the first window after it', async () => {
@@ -123,7 +125,13 @@ describe('app boot per platform', () => {
     const fake = createFakeElectron({ ready: false, appPath: ROOT, userData: dir, logs: dir, home: dir });
     const app = runApp({
       electron: fake.electron,
-      process: { platform: 'linux', argv: [], execPath: '/e', env: { PIKPAK_BROKER_LOG_LEVEL: 'silent' }, homedir: dir },
+      process: {
+        platform: 'linux',
+        argv: [],
+        execPath: '/e',
+        env: { PIKPAK_BROKER_LOG_LEVEL: 'silent' },
+        homedir: dir,
+      },
       Store: ElectronStore as unknown as AppStoreConstructor,
       startCore: () => Promise.reject(new Error('no core in this test')),
     });
@@ -177,12 +185,20 @@ describe('app boot per platform', () => {
 
   it('Windows, installed: the tray icons are read from app.asar.unpacked, not from inside the asar', async () => {
     const resources = join(ROOT, 'release-test', 'resources');
-    const { fake } = await boot('win32', { accounts: ['main'], packaged: true, appPath: join(resources, 'app.asar') });
+    const { fake } = await boot('win32', {
+      accounts: ['main'],
+      packaged: true,
+      appPath: join(resources, 'app.asar'),
+    });
     const icon = fake.trays[0]!.image!.path;
     assert.equal(dirname(icon), join(resources, 'app.asar.unpacked', 'build', 'tray'));
     assert.match(icon, /-light\.ico$/);
     const window = fake.windows.find((w) => w.loaded.file);
-    assert.equal(window!.loaded.file, join(resources, 'app.asar', 'renderer', 'status.html'), 'pages stay in the asar');
+    assert.equal(
+      window!.loaded.file,
+      join(resources, 'app.asar', 'renderer', 'status.html'),
+      'pages stay in the asar',
+    );
   });
 
   it('Windows: a click in the Action Center after a restart opens the login of the account that needs it', async () => {
@@ -221,7 +237,10 @@ describe('app boot per platform', () => {
 
   it('Linux and macOS: powerMonitor shutdown delays the shutdown, stops the core, then quits', async () => {
     for (const platform of ['linux', 'darwin'] as const) {
-      const { fake, stops } = await boot(platform, { accounts: ['main'], argv: ['electron', '.', '--hidden'] });
+      const { fake, stops } = await boot(platform, {
+        accounts: ['main'],
+        argv: ['electron', '.', '--hidden'],
+      });
       const event = fake.endSession(platform);
       assert.equal(event.defaultPrevented, true, `${platform}: asks the system to wait`);
       await new Promise((resolve) => setImmediate(resolve));

@@ -18,10 +18,7 @@ export const HIDDEN_FLAG = '--hidden';
 export const AUTOSTART_FILE = 'pikpak-token-broker.desktop';
 
 export interface AutostartDeps {
-  readonly app: Pick<
-    AppLike,
-    'setLoginItemSettings' | 'getLoginItemSettings' | 'isPackaged' | 'getAppPath'
-  >;
+  readonly app: Pick<AppLike, 'setLoginItemSettings' | 'getLoginItemSettings' | 'isPackaged' | 'getAppPath'>;
   readonly platform: NodeJS.Platform;
   /** The program to start: the AppImage when running from one, else the Electron executable. */
   readonly execPath: string;

@@ -111,7 +111,14 @@ describe('windows: navigation and new windows are refused', () => {
 describe('window manager', () => {
   it('an app folder with spaces: the page URL is percent-encoded and its IPC is still recognised', () => {
     const fake = createFakeElectron();
-    const rendererDir = join('/Applications', 'PikPak Token Broker.app', 'Contents', 'Resources', 'app.asar', 'renderer');
+    const rendererDir = join(
+      '/Applications',
+      'PikPak Token Broker.app',
+      'Contents',
+      'Resources',
+      'app.asar',
+      'renderer',
+    );
     const windows = new WindowManager({
       BrowserWindow: fake.electron.BrowserWindow,
       shell: fake.electron.shell,

@@ -161,7 +161,12 @@ export class FakeMenu {
     const item = this.item(label);
     if (item.enabled === false) throw new Error(`menu item ${String(label)} is disabled`);
     if (item.type === 'checkbox') item.checked = !item.checked;
-    if (item.click) (item.click as unknown as (menuItem: unknown, window: undefined, event: object) => void)(item, undefined, {});
+    if (item.click)
+      (item.click as unknown as (menuItem: unknown, window: undefined, event: object) => void)(
+        item,
+        undefined,
+        {},
+      );
     else if (item.type !== 'checkbox') throw new Error(`menu item ${String(label)} has no click handler`);
   }
 }
@@ -261,7 +266,11 @@ export class FakeNotification extends FakeEmitter {
   /** Without a notification daemon libnotify cannot show it, and Electron emits `failed`. */
   show(): void {
     if (!this.daemon) {
-      this.emit('failed', new FakeEvent(), 'GDBus.Error: The name org.freedesktop.Notifications was not provided');
+      this.emit(
+        'failed',
+        new FakeEvent(),
+        'GDBus.Error: The name org.freedesktop.Notifications was not provided',
+      );
       return;
     }
     this.shown = true;
