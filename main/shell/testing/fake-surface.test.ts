@@ -13,7 +13,13 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import ts from 'typescript';
 import type { NativeImage } from '../electron-types.js';
-import { createFakeElectron, FakeEvent } from './fake-electron.js';
+import {
+  createFakeElectron,
+  FakeEvent,
+  type FakeMenu,
+  type FakeSession,
+  type FakeWebContents,
+} from './fake-electron.js';
 import { ROOT } from './shell-rig.js';
 
 interface Surface {
@@ -220,9 +226,7 @@ describe('the fake Electron behaves as documented', () => {
         click: (item: unknown) => void seen.push((item as { checked: boolean }).checked),
       },
     ];
-    const menu = electron.Menu.buildFromTemplate(
-      template,
-    ) as unknown as import('./fake-electron.js').FakeMenu;
+    const menu = electron.Menu.buildFromTemplate(template) as unknown as FakeMenu;
     menu.click('x');
     assert.deepEqual(seen, [true]);
     assert.equal(template[0]!.checked, false);
@@ -230,9 +234,7 @@ describe('the fake Electron behaves as documented', () => {
 
   it('webRequest never sees an unknown scheme; it does see https', () => {
     const fake = createFakeElectron();
-    const ses = fake.electron.session.fromPartition(
-      'p',
-    ) as unknown as import('./fake-electron.js').FakeSession;
+    const ses = fake.electron.session.fromPartition('p') as unknown as FakeSession;
     const seen: string[] = [];
     ses.webRequest.onBeforeRequest({ urls: ['<all_urls>'] }, (details, callback) => {
       seen.push(details.url);
@@ -252,9 +254,7 @@ describe('the fake Electron behaves as documented', () => {
       (e) => void order.push(`frame ${(e as unknown as { isMainFrame: boolean }).isMainFrame}`),
     );
     window.webContents.on('will-navigate', () => void order.push('navigate'));
-    (window.webContents as unknown as import('./fake-electron.js').FakeWebContents).navigate(
-      'https://a.example/',
-    );
+    (window.webContents as unknown as FakeWebContents).navigate('https://a.example/');
     assert.deepEqual(order, ['frame true', 'navigate']);
   });
 
