@@ -6,6 +6,7 @@
 // eight fuses at Electron's defaults) so that electron-builder can flip the fuses and the
 // packaging check can read back what it wrote. Nothing built from it can run as an app.
 //   node scripts/make-stand-in-electron.mjs <dir>
+import { Buffer } from 'node:buffer';
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -37,10 +38,13 @@ export function makeStandInElectron(dir) {
   writeFileSync(join(dir, 'electron'), Buffer.concat([Buffer.from(script, 'utf8'), wire]));
   chmodSync(join(dir, 'electron'), 0o755);
   writeFileSync(join(dir, 'version'), `${version}\n`);
-  writeFileSync(join(dir, 'LICENSE'), 'Stand-in: see Electron\'s LICENSE (MIT) in a real distribution.\n');
+  writeFileSync(join(dir, 'LICENSE'), "Stand-in: see Electron's LICENSE (MIT) in a real distribution.\n");
   writeFileSync(join(dir, 'LICENSES.chromium.html'), '<!-- stand-in -->\n');
   writeFileSync(join(dir, 'locales', 'en-US.pak'), '');
-  writeFileSync(join(dir, 'STAND-IN-NOT-ELECTRON.txt'), 'Made by scripts/make-stand-in-electron.mjs for the packaging check.\n');
+  writeFileSync(
+    join(dir, 'STAND-IN-NOT-ELECTRON.txt'),
+    'Made by scripts/make-stand-in-electron.mjs for the packaging check.\n',
+  );
   return { dir, version };
 }
 
