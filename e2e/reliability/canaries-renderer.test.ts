@@ -105,6 +105,8 @@ describe('secret canaries in the tray app: IPC, windows, tray, notifications, fi
       register('../../main/shell/testing/electron-hooks.mjs', import.meta.url);
       const { fake } = await import('../../main/shell/testing/electron-module.js');
       await import('../../main/app.js');
+      // Electron emits ready once the entry module has been evaluated.
+      fake.app.ready();
       await waitFor(() => fake.windows.length > 0, 'the first window', 30_000);
 
       /** Everything main handed to a page, as JSON, with where it went. */
