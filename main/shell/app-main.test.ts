@@ -4,6 +4,7 @@
  * ready, unpackaged unless a test says otherwise) with a core from the shell rig's parts.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -53,6 +54,7 @@ async function boot(
     platform,
     ready: false,
     appPath: options.appPath ?? ROOT,
+    appData: dir,
     userData: join(dir, 'userData'),
     logs: join(dir, 'logs'),
     home: dir,
@@ -122,7 +124,14 @@ describe('app boot per platform', () => {
   it('creates no window or tray before ready, and opens the first window after it', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'pkb-app-main-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const fake = createFakeElectron({ ready: false, appPath: ROOT, userData: dir, logs: dir, home: dir });
+    const fake = createFakeElectron({
+      ready: false,
+      appPath: ROOT,
+      appData: dir,
+      userData: join(dir, 'userData'),
+      logs: dir,
+      home: dir,
+    });
     const app = runApp({
       electron: fake.electron,
       process: {
@@ -143,6 +152,12 @@ describe('app boot per platform', () => {
     await app.booted;
     assert.equal(fake.trays.length, 1);
     assert.equal(fake.dialog.errors.length, 1, 'the failed core is reported');
+  });
+
+  it('keeps its settings folder where it was before productName was set (<appData>/pikpak-token-broker)', async () => {
+    const { fake } = await boot('linux', { accounts: ['main'] });
+    assert.equal(fake.app.getPath('userData'), join(fake.app.getPath('appData'), 'pikpak-token-broker'));
+    assert.ok(existsSync(join(fake.app.getPath('userData'), 'app-settings.json')));
   });
 
   it('macOS: opening the app again (activate) opens the status window', async () => {

@@ -9,6 +9,7 @@
  * everything that depends on how the app was launched is read after `ready`.
  */
 import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { systemClock, type Logger } from '../core/ports.js';
 import { createLogger } from '../runtime/logger.js';
@@ -30,6 +31,13 @@ import { describeStartupFailure } from './startup-error.js';
 import { TrayService } from './tray-service.js';
 import { WindowManager } from './windows.js';
 import { wireShell } from './wiring.js';
+
+/**
+ * The app's own folder under the platform's app-data folder. Electron would name it after
+ * productName ("PikPak Token Broker"); it stays where releases without productName kept it, so
+ * app-settings.json is found again after an update.
+ */
+export const USER_DATA_FOLDER = 'pikpak-token-broker';
 
 export interface AppProcess {
   readonly platform: NodeJS.Platform;
@@ -58,6 +66,8 @@ export function runApp(deps: RunAppDeps): RunningApp {
   const { app, BrowserWindow, Tray, Menu, nativeImage, Notification, ipcMain } = electron;
   const { shell, clipboard, dialog, session, nativeTheme, powerMonitor } = electron;
   const platform = proc.platform;
+  // Before anything reads it: the single-instance lock lives there too.
+  app.setPath('userData', join(app.getPath('appData'), USER_DATA_FOLDER));
   const paths = appPaths(app.getAppPath(), app.isPackaged);
   const { runtime: config, logLevel } = appConfigFromEnv(proc.env, proc.homedir);
   const log = createLogger({ level: logLevel, format: 'json', destination: logDestination() });

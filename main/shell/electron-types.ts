@@ -47,7 +47,8 @@ export interface AppLike {
   setLoginItemSettings(settings: LoginItemSettingsInput): void;
   getLoginItemSettings(): Pick<LoginItemSettings, 'openAtLogin' | 'wasOpenedAtLogin'>;
   getAppPath(): string;
-  getPath(name: 'userData' | 'logs' | 'home'): string;
+  getPath(name: 'userData' | 'appData' | 'logs' | 'home'): string;
+  setPath(name: 'userData', path: string): void;
   getVersion(): string;
   readonly isPackaged: boolean;
   readonly dock?: { hide(): void } | undefined;

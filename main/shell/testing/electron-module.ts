@@ -9,6 +9,7 @@ const home = process.env.PKB_TEST_APP_HOME ?? '/nonexistent';
 
 export const fake = createFakeElectron({
   appPath: join(import.meta.dirname, '..', '..', '..'),
+  appData: home,
   userData: join(home, 'userData'),
   logs: join(home, 'logs'),
   home,

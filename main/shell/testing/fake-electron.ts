@@ -410,7 +410,9 @@ export class FakeApp extends FakeEmitter {
   #ready = false;
   readonly #whenReady: Promise<void>;
   #resolveReady: () => void = () => undefined;
-  constructor(readonly paths: { appPath: string; userData: string; logs: string; home: string }) {
+  constructor(
+    readonly paths: { appPath: string; userData: string; appData?: string; logs: string; home: string },
+  ) {
     super();
     this.#whenReady = new Promise((resolve) => (this.#resolveReady = resolve));
   }
@@ -456,8 +458,12 @@ export class FakeApp extends FakeEmitter {
   getAppPath(): string {
     return this.paths.appPath;
   }
-  getPath(name: 'userData' | 'logs' | 'home'): string {
-    return this.paths[name];
+  getPath(name: 'userData' | 'appData' | 'logs' | 'home'): string {
+    return name === 'appData' ? (this.paths.appData ?? dirname(this.paths.userData)) : this.paths[name];
+  }
+  setPath(name: 'userData', path: string): void {
+    if (this.#ready) throw new Error('the fake models setPath("userData") before ready only');
+    this.paths[name] = path;
   }
   getVersion(): string {
     return '0.1.0';
@@ -510,6 +516,7 @@ export function createFakeElectron(paths: FakeElectronOptions = {}): FakeElectro
     userData: paths.userData ?? '/nonexistent/userData',
     logs: paths.logs ?? '/nonexistent/logs',
     home: paths.home ?? '/nonexistent/home',
+    ...(paths.appData ? { appData: paths.appData } : {}),
   });
   if (paths.ready !== false) app.ready();
   const needReady = (what: string): void => {
