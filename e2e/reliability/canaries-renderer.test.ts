@@ -28,6 +28,7 @@ import {
   type StatusView,
   type WindowKind,
 } from '../../main/shell/ipc-channels.js';
+import { USER_DATA_FOLDER } from '../../main/shell/app-main.js';
 import { FakeIpcMain, type FakeBrowserWindow } from '../../main/shell/testing/fake-electron.js';
 import { waitFor } from '../support/cli-process.js';
 import {
@@ -96,15 +97,17 @@ describe('secret canaries in the tray app: IPC, windows, tray, notifications, fi
         PIKPAK_BROKER_DRIVE_BASE_URL: emulator.url,
         PIKPAK_BROKER_LOG_LEVEL: 'trace',
       });
-      await mkdir(join(home, 'userData'), { recursive: true });
+      await mkdir(join(home, USER_DATA_FOLDER), { recursive: true });
       await writeFile(
-        join(home, 'userData', 'app-settings.json'),
+        join(home, USER_DATA_FOLDER, 'app-settings.json'),
         JSON.stringify({ bridgeEnabled: true, bridgePort: await freePort() }),
       );
 
       register('../../main/shell/testing/electron-hooks.mjs', import.meta.url);
       const { fake } = await import('../../main/shell/testing/electron-module.js');
       await import('../../main/app.js');
+      // Electron emits ready once the entry module has been evaluated.
+      fake.app.ready();
       await waitFor(() => fake.windows.length > 0, 'the first window', 30_000);
 
       /** Everything main handed to a page, as JSON, with where it went. */

@@ -46,9 +46,18 @@ describe('process conventions', () => {
   it('Windows gets the AppUserModelID (notifications need it); others do not', () => {
     for (const platform of ['win32', 'linux', 'darwin'] as const) {
       const fake = createFakeElectron();
-      setupAppIdentity(fake.electron.app, platform);
+      fake.app.isPackaged = true;
+      setupAppIdentity(fake.electron.app, platform, 'C:\\Program Files\\PikPak Token Broker\\app.exe');
       assert.deepEqual(fake.app.calls.setAppUserModelId, platform === 'win32' ? [APP_ID] : []);
     }
+  });
+
+  it('Windows from a checkout: the executable path, which Windows accepts without a Start-menu shortcut', () => {
+    const fake = createFakeElectron();
+    assert.equal(fake.app.isPackaged, false, 'the fake models npm start');
+    const electronExe = 'C:\\src\\broker\\node_modules\\electron\\dist\\electron.exe';
+    setupAppIdentity(fake.electron.app, 'win32', electronExe);
+    assert.deepEqual(fake.app.calls.setAppUserModelId, [electronExe]);
   });
 
   it('macOS: no Dock icon (a tray app)', () => {

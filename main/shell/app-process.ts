@@ -10,11 +10,16 @@ import { openExternalIfSafe } from './windows.js';
 export const APP_ID = 'io.github.pikpak-token-broker';
 
 /**
- * Windows shows a notification only for an app with an AppUserModelID that matches its Start-menu
- * shortcut (the NSIS installer creates it with electron-builder's appId).
+ * Windows shows a notification only for an app with an AppUserModelID that matches a Start-menu
+ * shortcut. The NSIS installer creates one with electron-builder's appId; a checkout has none, and
+ * there Electron's own default (the executable's path) is what Windows accepts.
  */
-export function setupAppIdentity(app: Pick<AppLike, 'setAppUserModelId'>, platform: NodeJS.Platform): void {
-  if (platform === 'win32') app.setAppUserModelId(APP_ID);
+export function setupAppIdentity(
+  app: Pick<AppLike, 'setAppUserModelId' | 'isPackaged'>,
+  platform: NodeJS.Platform,
+  execPath: string,
+): void {
+  if (platform === 'win32') app.setAppUserModelId(app.isPackaged ? APP_ID : execPath);
 }
 
 /**

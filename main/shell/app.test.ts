@@ -10,6 +10,7 @@ import { register } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { USER_DATA_FOLDER } from './app-main.js';
 import { REQUESTS } from './ipc-channels.js';
 import { FakeEvent, FakeIpcMain } from './testing/fake-electron.js';
 
@@ -24,8 +25,10 @@ Object.assign(process.env, {
   XDG_CONFIG_HOME: join(home, 'config'),
 });
 // The bridge needs the OS keychain for its CA key; this test leaves the user's keychain alone.
-await mkdir(join(home, 'userData'), { recursive: true });
-await writeFile(join(home, 'userData', 'app-settings.json'), JSON.stringify({ bridgeEnabled: false }));
+// The app keeps its settings in <appData>/pikpak-token-broker (appData is `home` in the fake).
+const userData = join(home, USER_DATA_FOLDER);
+await mkdir(userData, { recursive: true });
+await writeFile(join(userData, 'app-settings.json'), JSON.stringify({ bridgeEnabled: false }));
 
 register('./testing/electron-hooks.mjs', import.meta.url);
 const { fake } = await import('./testing/electron-module.js');
@@ -41,6 +44,8 @@ async function until(what: string, check: () => boolean, ms = 10_000): Promise<v
 describe('main/app.ts booted against a fake Electron', () => {
   before(async () => {
     await import('../app.js');
+    // Electron emits ready once the entry module has been evaluated.
+    fake.app.ready();
     await until('the first window', () => fake.windows.length > 0);
   });
   after(() => rm(home, { recursive: true, force: true }));
@@ -97,7 +102,7 @@ describe('main/app.ts booted against a fake Electron', () => {
     await until('the autostart entry', () => existsSync(entry));
     assert.match(await readFile(entry, 'utf8'), /--hidden/);
     await until('the checkbox', () => fake.trays[0]!.menu!.item('Start at login').checked === true);
-    const saved = JSON.parse(await readFile(join(home, 'userData', 'app-settings.json'), 'utf8')) as {
+    const saved = JSON.parse(await readFile(join(userData, 'app-settings.json'), 'utf8')) as {
       startAtLogin: boolean;
     };
     assert.equal(saved.startAtLogin, true);

@@ -12,10 +12,18 @@ import {
   quoteExecArgument,
   setStartAtLogin,
 } from './autostart.js';
+import { StartAtLoginUnavailableError } from './errors/start-at-login-unavailable-error.js';
 import { createFakeElectron } from './testing/fake-electron.js';
 
-function deps(platform: NodeJS.Platform, env: Record<string, string> = {}, homedir = '/home/me') {
-  const fake = createFakeElectron();
+/** The installed app unless `packaged` is false (a checkout under `npm start`). */
+function deps(
+  platform: NodeJS.Platform,
+  env: Record<string, string> = {},
+  homedir = '/home/me',
+  packaged = true,
+) {
+  const fake = createFakeElectron({ appPath: '/src/pikpak token broker' });
+  fake.app.isPackaged = packaged;
   return {
     fake,
     deps: {
@@ -70,8 +78,49 @@ describe('start at login', () => {
     assert.match(autostartEntry(d.env.APPIMAGE!), /^Exec="\/home\/me\/Apps\/PikPak\.AppImage" --hidden$/m);
   });
 
+  it('from a checkout (unpackaged) the app folder is passed to Electron: Linux and Windows', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'pkb-autostart-'));
+    try {
+      const linux = deps('linux', { XDG_CONFIG_HOME: join(home, 'config') }, home, false);
+      await setStartAtLogin(true, linux.deps);
+      const entry = await readFile(join(home, 'config', 'autostart', AUTOSTART_FILE), 'utf8');
+      assert.match(
+        entry,
+        /^Exec="\/opt\/PikPak Token Broker\/pikpak-token-broker" "\/src\/pikpak token broker" --hidden$/m,
+      );
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+    const windows = deps('win32', {}, '/home/me', false);
+    await setStartAtLogin(true, windows.deps);
+    assert.deepEqual(windows.fake.app.calls.setLoginItemSettings, [
+      {
+        openAtLogin: true,
+        path: windows.deps.execPath,
+        args: ['"/src/pikpak token broker"', HIDDEN_FLAG],
+      },
+    ]);
+  });
+
+  it('macOS from a checkout: refused with a clear reason (a login item takes no arguments)', async () => {
+    const mac = deps('darwin', {}, '/home/me', false);
+    await assert.rejects(setStartAtLogin(true, mac.deps), StartAtLoginUnavailableError);
+    assert.deepEqual(mac.fake.app.calls.setLoginItemSettings, [], 'bare Electron is not registered');
+    await setStartAtLogin(false, mac.deps);
+    assert.deepEqual(mac.fake.app.calls.setLoginItemSettings, [{ openAtLogin: false }], 'turning off works');
+  });
+
   it('quotes Exec arguments per the Desktop Entry spec', () => {
     assert.equal(quoteExecArgument('/a b/c"d$e`f\\g'), '"/a b/c\\"d\\$e\\`f\\\\g"');
+  });
+
+  it('macOS: wasOpenedAtLogin reads false before ready (the launch event is not known yet)', () => {
+    const fake = createFakeElectron({ ready: false });
+    fake.app.loginItem = { openAtLogin: true, wasOpenedAtLogin: true };
+    const d = { app: fake.electron.app, platform: 'darwin' as const };
+    assert.equal(launchedAtLogin(['electron', '.'], d), false, 'read too early');
+    fake.app.ready();
+    assert.equal(launchedAtLogin(['electron', '.'], d), true);
   });
 
   it('a launch by the login item is recognised (then the app stays in the tray)', () => {

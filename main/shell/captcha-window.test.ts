@@ -91,11 +91,11 @@ describe('captcha window', () => {
     ['a server redirect (will-redirect)', (w) => w.webContents.navigate(CALLBACK, 'will-redirect')],
     ['a page navigation (will-navigate)', (w) => w.webContents.navigate(CALLBACK, 'will-navigate')],
     ['a frame navigation (will-frame-navigate)', (w) => w.webContents.frameNavigate(CALLBACK)],
-    ['window.open', (w) => w.webContents.openWindow(CALLBACK)?.action !== 'deny'],
     [
-      'a request seen by webRequest',
-      (_w, fake) => fake.sessions.get(CAPTCHA_PARTITION)!.request(CALLBACK)?.cancel !== true,
+      'a main-frame navigation (will-frame-navigate fires for the main frame first)',
+      (w) => w.webContents.frameNavigate(CALLBACK, true),
     ],
+    ['window.open', (w) => w.webContents.openWindow(CALLBACK)?.action !== 'deny'],
   ];
   for (const [how, act] of catches)
     it(`catches the xlaccsdk01:// callback from ${how}, stops it, closes the window and returns the token`, async () => {
@@ -107,6 +107,19 @@ describe('captcha window', () => {
       assert.deepEqual(await result, { ok: true, token: 'ck0.abc-DEF_123' });
       assert.equal(window.isDestroyed(), true);
     });
+
+  it('listens to no webRequest: Chromium never requests an unknown scheme, the navigation catch does the work', async () => {
+    const { fake, captcha } = solver();
+    const result = captcha.solve('https://user.mypikpak.com/captcha');
+    const session = fake.sessions.get(CAPTCHA_PARTITION)!;
+    assert.equal(session.beforeRequest, undefined, 'no onBeforeRequest listener (it would be dead code)');
+    // The page fetches the callback: nothing reaches the network stack, nothing ends the challenge.
+    assert.equal(session.request(CALLBACK), undefined);
+    assert.equal(fake.windows[0]!.isDestroyed(), false);
+    // The page navigates to it: caught.
+    assert.equal(fake.windows[0]!.webContents.navigate(CALLBACK), false);
+    assert.deepEqual(await result, { ok: true, token: 'ck0.abc-DEF_123' });
+  });
 
   it('lets the challenge browse https and loopback pages, blocks other schemes', async () => {
     const { fake, captcha } = solver();

@@ -153,8 +153,8 @@ export class CaptchaSolver {
         }
       };
 
-      // A click or script on the page (will-navigate), a server's 302 (will-redirect), a frame
-      // inside the page (will-frame-navigate). did-start-navigation cannot cancel but still sees
+      // Any frame, the main frame included (will-frame-navigate, then will-navigate for the main
+      // frame), a server's 302 (will-redirect). did-start-navigation cannot cancel but still sees
       // every start, in case one of the others is skipped for an external scheme.
       contents.on('will-navigate', (event, target) => guard(event, target));
       contents.on('will-redirect', (event, target) => guard(event, target));
@@ -165,11 +165,8 @@ export class CaptchaSolver {
         if (!capture(target)) openExternalIfSafe(target, this.#deps);
         return { action: 'deny' };
       });
-      // Requests the page makes to the app scheme (fetch, an iframe, an image). Unknown schemes
-      // usually never reach the network stack, which is why the navigation events above exist.
-      ses.webRequest.onBeforeRequest({ urls: ['<all_urls>'] }, (details, callback) => {
-        callback(capture(details.url) ? { cancel: true } : {});
-      });
+      // No webRequest listener: Chromium never issues a request for a scheme it has no handler
+      // for, so the app scheme shows up only as the navigations above.
 
       window.on('closed', () =>
         finish({

@@ -279,6 +279,16 @@ export class ShellController extends EventEmitter<ControllerEvents> {
     return ok('');
   }
 
+  /**
+   * A notification was clicked with no notification object to tell which (Windows Action Center,
+   * after a restart): the one account that needs a sign-in gets its login window, else the status
+   * window shows them all.
+   */
+  openForNotification(): ActionOutcome {
+    const waiting = this.trayAccounts().filter((a) => a.state.type === 'reauth-required');
+    return waiting.length === 1 ? this.openLogin(waiting[0]!.name) : this.openStatus();
+  }
+
   openClients(requestId?: string): ActionOutcome {
     this.#deps.windows.open('clients', requestId ? { request: requestId } : {});
     return ok('');

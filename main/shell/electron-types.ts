@@ -4,6 +4,7 @@
  * Nothing under main/shell imports an Electron value; data shapes come from Electron's own types.
  */
 import type {
+  ActivationArguments,
   BrowserWindowConstructorOptions,
   LoginItemSettings,
   MenuItemConstructorOptions,
@@ -13,6 +14,9 @@ import type {
 } from 'electron';
 
 export type { BrowserWindowConstructorOptions, MenuItemConstructorOptions, NotificationConstructorOptions };
+export type { LoginItemSettingsInput };
+/** What Windows tells `Notification.handleActivation` about a click in the Action Center. */
+export type ActivationDetails = Pick<ActivationArguments, 'type' | 'arguments'>;
 
 /** What Electron's `Event` offers the listeners below. */
 export interface PreventableEvent {
@@ -27,11 +31,15 @@ export interface AppLike {
   on(event: 'second-instance', listener: (event: PreventableEvent, argv: string[]) => void): unknown;
   on(event: 'window-all-closed', listener: () => void): unknown;
   on(event: 'before-quit', listener: (event: PreventableEvent) => void): unknown;
+  /** macOS: the app was opened again (Finder, Spotlight, the Dock) while running. */
+  on(event: 'activate', listener: (event: PreventableEvent, hasVisibleWindows: boolean) => void): unknown;
   on(
     event: 'web-contents-created',
     listener: (event: PreventableEvent, contents: WebContentsLike) => void,
   ): unknown;
   whenReady(): Promise<void>;
+  /** macOS: `steal` makes this the active app even when another one is. */
+  focus(options?: { steal: boolean }): void;
   quit(): void;
   exit(code?: number): void;
   requestSingleInstanceLock(): boolean;
@@ -39,7 +47,8 @@ export interface AppLike {
   setLoginItemSettings(settings: LoginItemSettingsInput): void;
   getLoginItemSettings(): Pick<LoginItemSettings, 'openAtLogin' | 'wasOpenedAtLogin'>;
   getAppPath(): string;
-  getPath(name: 'userData' | 'logs' | 'home'): string;
+  getPath(name: 'userData' | 'appData' | 'logs' | 'home'): string;
+  setPath(name: 'userData', path: string): void;
   getVersion(): string;
   readonly isPackaged: boolean;
   readonly dock?: { hide(): void } | undefined;
@@ -78,21 +87,13 @@ export interface NotificationLike {
 
 export interface NotificationConstructor {
   new (options: NotificationConstructorOptions): NotificationLike;
+  /** Whether Electron has a notification backend (Linux: libnotify loaded, daemon or not). */
   isSupported(): boolean;
-}
-
-export interface WebRequestLike {
-  onBeforeRequest(
-    filter: { urls: string[] },
-    listener: (
-      details: { url: string; resourceType?: string },
-      callback: (response: { cancel?: boolean }) => void,
-    ) => void,
-  ): void;
+  /** Windows: clicks in the Action Center, also on notifications of an earlier run of the app. */
+  handleActivation?(callback: (details: ActivationDetails) => void): void;
 }
 
 export interface SessionLike {
-  readonly webRequest: WebRequestLike;
   setPermissionRequestHandler(
     handler: (webContents: unknown, permission: string, callback: (granted: boolean) => void) => void,
   ): void;
@@ -135,6 +136,8 @@ export interface BrowserWindowLike {
   restore(): void;
   setMenu?(menu: null): void;
   on(event: 'closed', listener: () => void): unknown;
+  /** Windows: log-off, restart or shutdown (before-quit is not emitted then). */
+  on(event: 'session-end', listener: (event: PreventableEvent) => void): unknown;
   once(event: 'ready-to-show', listener: () => void): unknown;
 }
 
@@ -167,6 +170,11 @@ export interface NativeThemeLike {
   on(event: 'updated', listener: () => void): unknown;
 }
 
+export interface PowerMonitorLike {
+  /** Linux and macOS: the system is about to shut down; preventDefault delays it while we stop. */
+  on(event: 'shutdown', listener: (event?: PreventableEvent) => void): unknown;
+}
+
 /** Everything the shell gets from Electron, in one bag. */
 export interface ShellElectron {
   readonly app: AppLike;
@@ -181,4 +189,5 @@ export interface ShellElectron {
   readonly dialog: DialogModule;
   readonly session: SessionModule;
   readonly nativeTheme: NativeThemeLike;
+  readonly powerMonitor: PowerMonitorLike;
 }

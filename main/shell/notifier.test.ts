@@ -160,7 +160,24 @@ describe('notifications from a real broker', () => {
     }
   });
 
-  it('Linux without a notification daemon: no notification, the tray carries the news', async () => {
+  it('Linux without a notification daemon: isSupported() still says yes; the failure is logged once and the tray carries the news', async () => {
+    const rig = await startShellRig({ accounts: ['main', 'nas'] });
+    try {
+      rig.fake.notificationDaemon = false;
+      assert.equal(rig.fake.electron.Notification.isSupported(), true, 'libnotify loads without a daemon');
+      await invalidGrant(rig, 'main');
+      await invalidGrant(rig, 'nas');
+      assert.equal(rig.fake.notifications.length, 2, 'both were tried');
+      assert.ok(rig.fake.notifications.every((n) => !n.shown));
+      assert.match(rig.fake.trays[0]!.image!.path, /error-light@2x\.png$/);
+      assert.ok(rig.fake.trays[0]!.menu!.labels().includes('Re-login “main”…'));
+      assert.equal(rig.log.lines.filter((l) => /could not be shown/.test(l.msg ?? '')).length, 1);
+    } finally {
+      await rig.stop();
+    }
+  });
+
+  it('no notification backend at all (isSupported() false): nothing is tried, the tray carries the news', async () => {
     const rig = await startShellRig({ accounts: ['main'] });
     try {
       rig.fake.notificationsSupported = false;

@@ -5,9 +5,15 @@
  * (a quiet confirmation, only if the user was told about the problem) or signed out.
  * Re-entering `reauth-required` inside an episode (a failed re-login) says nothing new.
  *
- * Clicking the notification opens the login window for that account. Where notifications do not
- * work (Linux without a notification daemon: `Notification.isSupported()` is false), nothing is
- * shown and the tray's icon, tooltip and "Re-login…" item carry the news alone.
+ * Clicking the notification opens the login window for that account. On Windows a click in the
+ * Action Center may come after the app restarted, when no notification object of ours is left:
+ * `Notification.handleActivation` routes it (to the login window of the account that needs it,
+ * else the status window).
+ *
+ * Where notifications cannot be shown the tray's icon, tooltip and "Re-login…" item carry the
+ * news alone. `Notification.isSupported()` does not tell: on Linux it only says libnotify
+ * could be loaded, and is true with no notification daemon running; such a notification fails
+ * when shown (Electron emits `failed`), and that is what is logged, once.
  */
 import type { KeeperState } from '../core/keeper-state.js';
 import type { Logger } from '../core/ports.js';
@@ -88,8 +94,11 @@ export function decideNotice(
 
 export interface NotifierDeps {
   readonly Notification: NotificationConstructor;
+  readonly platform?: NodeJS.Platform;
   readonly enabled: () => boolean;
   readonly openLogin: (account: string) => void;
+  /** Windows: a click in the Action Center, maybe on a notification from before a restart. */
+  readonly onActivation?: () => void;
   readonly log: Logger;
   /** The app icon shown in notifications (Linux, Windows). */
   readonly icon?: string | undefined;
@@ -104,11 +113,17 @@ export class Notifier {
    */
   readonly #live = new Set<NotificationLike>();
   #unsupportedLogged = false;
+  #failureLogged = false;
   /** Every notice decided and shown, for tests and the log. */
   readonly shown: Notice[] = [];
 
   constructor(deps: NotifierDeps) {
     this.#deps = deps;
+    const { Notification, onActivation } = deps;
+    if (deps.platform === 'win32' && onActivation && Notification.handleActivation)
+      Notification.handleActivation((details) => {
+        if (details.type === 'click') onActivation();
+      });
   }
 
   onTransition(transition: Transition): void {
@@ -146,6 +161,8 @@ export class Notifier {
     notification.on('close', release);
     notification.on('failed', (_event, error) => {
       release();
+      if (this.#failureLogged) return;
+      this.#failureLogged = true;
       log.warn({ error }, 'a notification could not be shown; the tray icon shows account health');
     });
     if (notice.kind === 'reauth')

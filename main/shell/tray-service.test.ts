@@ -187,6 +187,15 @@ describe('tray service wired to a real broker', () => {
     }
   });
 
+  it('a checkbox that flipped itself is put back when the toggle did not change the setting', async () => {
+    // Electron flips a checkbox item's tick before its click handler runs; if the toggle then
+    // fails, the state is unchanged and only a re-render from state shows the truth again.
+    const { tray, actions } = standalone('linux', { startAtLogin: false });
+    menu(tray).click('Start at login');
+    assert.deepEqual(actions, [{ type: 'toggle-start-at-login' }]);
+    assert.equal(menu(tray).item('Start at login').checked, false, 'the tick says what the setting is');
+  });
+
   it('Copy AList setup puts the setup text on the clipboard; Quit quits', async () => {
     const rig = await startShellRig({ accounts: ['main'] });
     try {

@@ -171,7 +171,13 @@ export class TrayService {
             type: 'checkbox',
             label: entry.label,
             checked: entry.checked,
-            click: () => this.#deps.onAction(action),
+            click: () => {
+              this.#deps.onAction(action);
+              // Electron has flipped the item's tick by itself; the menu shown no longer matches
+              // what render() last built, so it is rebuilt from state (a failed toggle un-ticks).
+              this.#shown.menu = undefined;
+              this.render();
+            },
           };
         }
         case 'item': {

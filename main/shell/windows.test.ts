@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { captureLog } from './testing/shell-rig.js';
-import { createFakeElectron, FakeEvent, type FakeBrowserWindow } from './testing/fake-electron.js';
+import {
+  createFakeElectron,
+  FakeEvent,
+  FakeIpcMain,
+  type FakeBrowserWindow,
+} from './testing/fake-electron.js';
 import { apiManifest, MANIFEST_SWITCH } from './ipc-channels.js';
 import { secureWindowOptions, WindowManager } from './windows.js';
 
@@ -104,6 +109,29 @@ describe('windows: navigation and new windows are refused', () => {
 });
 
 describe('window manager', () => {
+  it('an app folder with spaces: the page URL is percent-encoded and its IPC is still recognised', () => {
+    const fake = createFakeElectron();
+    const rendererDir = join(
+      '/Applications',
+      'PikPak Token Broker.app',
+      'Contents',
+      'Resources',
+      'app.asar',
+      'renderer',
+    );
+    const windows = new WindowManager({
+      BrowserWindow: fake.electron.BrowserWindow,
+      shell: fake.electron.shell,
+      log: captureLog(),
+      platform: 'darwin',
+      paths: { rendererDir, preload: PRELOAD },
+    });
+    windows.open('status');
+    const window = fake.windows[0]!;
+    assert.match(window.webContents.getURL(), /^file:\/\/\/Applications\/PikPak%20Token%20Broker\.app\//);
+    assert.equal(windows.senderKind(FakeIpcMain.from(window)), 'status');
+  });
+
   it('loads the page from renderer/ and shows it when ready', async () => {
     const { fake, windows } = manager();
     windows.open('login', { account: 'main' });

@@ -130,6 +130,11 @@ export interface WindowManagerDeps extends HardenDeps {
   readonly BrowserWindow: BrowserWindowConstructor;
   readonly paths: WindowPaths;
   readonly platform: NodeJS.Platform;
+  /**
+   * Makes the app the active one before a window is shown (macOS: an app without a Dock icon is
+   * not activated by a menu-bar click, so its windows would open behind the app in front).
+   */
+  readonly focusApp?: () => void;
 }
 
 interface Open {
@@ -149,6 +154,7 @@ export class WindowManager {
   /** Opens (or brings forward) the window of `kind`. */
   open(kind: WindowKind, query: Record<string, string> = {}): BrowserWindowLike {
     const key = new URLSearchParams(query).toString();
+    this.#deps.focusApp?.();
     const existing = this.#open.get(kind);
     if (existing && !existing.window.isDestroyed()) {
       if (existing.query !== key) {

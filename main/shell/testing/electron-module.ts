@@ -9,9 +9,12 @@ const home = process.env.PKB_TEST_APP_HOME ?? '/nonexistent';
 
 export const fake = createFakeElectron({
   appPath: join(import.meta.dirname, '..', '..', '..'),
+  appData: home,
   userData: join(home, 'userData'),
   logs: join(home, 'logs'),
   home,
+  // Electron emits ready after the entry module has run: app.test.ts calls fake.app.ready() then.
+  ready: false,
 });
 
 export const {
@@ -27,4 +30,5 @@ export const {
   dialog,
   session,
   nativeTheme,
+  powerMonitor,
 } = fake.electron;

@@ -2,10 +2,26 @@
  * A fake of the Electron surface the shell uses (electron-types.ts), recording every call, for
  * tests under plain Node (no Electron binary is needed). `createFakeElectron()` returns a fresh,
  * independent set each time; the `electron` member fits `ShellElectron`.
+ *
+ * It behaves as Electron 45 documents it (node_modules/electron/electron.d.ts and the API docs),
+ * where the difference could hide a bug: `loadFile` gives a percent-encoded file:// URL;
+ * `whenReady()` waits for `ready()` (a test calls it once the entry module has run, as Electron
+ * emits `ready` only then); `getLoginItemSettings().wasOpenedAtLogin` is false before ready;
+ * checkbox items flip their own `checked` before their click handler runs; `webRequest` sees
+ * only schemes Chromium's network stack handles; `will-frame-navigate` fires for the main frame
+ * too (before `will-navigate`); `nativeImage` is empty for relative paths and for `.ico` files
+ * off Windows, and knows `@2x` and `Template` names; `isPackaged` is false (as under `npm start`);
+ * `Notification.isSupported()` is true on Linux whether or not a notification daemon runs (it only
+ * says libnotify loaded) and a notification without a daemon fails when shown.
+ * main/shell/testing/fake-surface.test.ts checks every member the shell uses against electron.d.ts.
  */
 import { existsSync } from 'node:fs';
+import { basename, dirname, extname, isAbsolute, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type {
+  ActivationDetails,
   BrowserWindowConstructorOptions,
+  LoginItemSettingsInput,
   MenuItemConstructorOptions,
   NativeImage,
   NotificationConstructorOptions,
@@ -66,18 +82,59 @@ export class FakeEvent {
 }
 
 export class FakeNativeImage {
-  template = false;
-  constructor(readonly path: string) {}
+  template: boolean;
+  readonly #scales: number[];
+  /** `platform` decides what Electron can decode: `.ico` only on Windows. */
+  constructor(
+    readonly path: string,
+    platform: NodeJS.Platform = 'linux',
+  ) {
+    this.#scales = imageScales(path, platform);
+    // macOS: a file name ending in "Template" makes a template image by itself.
+    this.template = platform === 'darwin' && /Template(@\dx)?$/.test(basename(path, extname(path)));
+  }
   isEmpty(): boolean {
-    return !existsSync(this.path);
+    return this.#scales.length === 0;
+  }
+  /** The scale factors Electron found: `name.png` is 1, a `name@2x.png` beside it adds 2. */
+  getScaleFactors(): number[] {
+    return [...this.#scales];
   }
   setTemplateImage(value: boolean): void {
     this.template = value;
   }
+  isTemplateImage(): boolean {
+    return this.template;
+  }
+}
+
+function imageScales(path: string, platform: NodeJS.Platform): number[] {
+  // nativeImage.createFromPath reads nothing for a relative path.
+  if (!isAbsolute(path)) return [];
+  const ext = extname(path).toLowerCase();
+  if (ext === '.ico' && platform !== 'win32') return [];
+  if (!existsSync(path)) return [];
+  const explicit = /@(\d)x$/.exec(basename(path, extname(path)));
+  if (explicit) return [Number(explicit[1])];
+  const scales = [1];
+  if (ext === '.png' && existsSync(join(dirname(path), `${basename(path, extname(path))}@2x${ext}`)))
+    scales.push(2);
+  return scales;
+}
+
+/** A menu's items are copies of the template (Electron builds MenuItems; the template is left alone). */
+function copyItems(template: MenuItemConstructorOptions[]): MenuItemConstructorOptions[] {
+  return template.map((item) => ({
+    ...item,
+    ...(Array.isArray(item.submenu) ? { submenu: copyItems(item.submenu) } : {}),
+  }));
 }
 
 export class FakeMenu {
-  constructor(readonly template: MenuItemConstructorOptions[]) {}
+  readonly template: MenuItemConstructorOptions[];
+  constructor(template: MenuItemConstructorOptions[]) {
+    this.template = copyItems(template);
+  }
   get items(): readonly MenuItemConstructorOptions[] {
     return this.template;
   }
@@ -99,12 +156,23 @@ export class FakeMenu {
     if (!found) throw new Error(`no menu item ${String(label)} in: ${this.labels().join(' | ')}`);
     return found;
   }
+  /** A click as Electron delivers it: a checkbox flips its own `checked` first, then the handler runs. */
   click(label: string | RegExp): void {
     const item = this.item(label);
-    if (!item.click) throw new Error(`menu item ${String(label)} has no click handler`);
-    (item.click as () => void)();
+    if (item.enabled === false) throw new Error(`menu item ${String(label)} is disabled`);
+    if (item.type === 'checkbox') item.checked = !item.checked;
+    if (item.click)
+      (item.click as unknown as (menuItem: unknown, window: undefined, event: object) => void)(
+        item,
+        undefined,
+        {},
+      );
+    else if (item.type !== 'checkbox') throw new Error(`menu item ${String(label)} has no click handler`);
   }
 }
+
+/** Schemes Chromium's network stack (and so webRequest) handles; others fail before any request. */
+const NETWORK_SCHEMES = new Set(['http:', 'https:', 'ws:', 'wss:', 'file:', 'data:', 'blob:']);
 
 export class FakeSession {
   permissionRequest:
@@ -127,8 +195,13 @@ export class FakeSession {
   setPermissionCheckHandler(handler: () => boolean): void {
     this.permissionCheck = handler;
   }
-  /** What a request to `url` gets from the onBeforeRequest listener. */
+  /**
+   * What a request the page makes to `url` gets from the onBeforeRequest listener. Chromium never
+   * issues a network request for a scheme it has no handler for, so webRequest never sees one:
+   * then the answer is undefined whatever is registered.
+   */
   request(url: string): { cancel?: boolean } | undefined {
+    if (!NETWORK_SCHEMES.has(new URL(url).protocol)) return undefined;
     let answer: { cancel?: boolean } | undefined;
     this.beforeRequest?.({ url }, (response) => (answer = response));
     return answer;
@@ -158,15 +231,20 @@ export class FakeWebContents extends FakeEmitter {
   setWindowOpenHandler(handler: (details: WindowOpenDetails) => { action: 'deny' }): void {
     this.windowOpenHandler = handler;
   }
-  /** A renderer-initiated navigation: returns whether it was allowed to happen. */
+  /**
+   * A renderer-initiated navigation of the main frame: returns whether it was allowed to happen.
+   * Electron emits will-frame-navigate for every frame, the main frame included, and then, for the
+   * main frame and only when that was not prevented, will-navigate. A redirect is will-redirect alone.
+   */
   navigate(url: string, event: 'will-navigate' | 'will-redirect' = 'will-navigate'): boolean {
+    if (event === 'will-navigate' && !this.frameNavigate(url, true)) return false;
     const e = new FakeEvent(url);
     this.emit(event, e, url);
     return !e.defaultPrevented;
   }
   /** A frame navigation (Electron's will-frame-navigate carries the url on the event). */
-  frameNavigate(url: string): boolean {
-    const e = new FakeEvent(url);
+  frameNavigate(url: string, isMainFrame = false): boolean {
+    const e = Object.assign(new FakeEvent(url), { isMainFrame });
     this.emit('will-frame-navigate', e);
     return !e.defaultPrevented;
   }
@@ -179,10 +257,22 @@ export class FakeWebContents extends FakeEmitter {
 export class FakeNotification extends FakeEmitter {
   shown = false;
   closed = false;
-  constructor(readonly options: NotificationConstructorOptions) {
+  constructor(
+    readonly options: NotificationConstructorOptions,
+    readonly daemon = true,
+  ) {
     super();
   }
+  /** Without a notification daemon libnotify cannot show it, and Electron emits `failed`. */
   show(): void {
+    if (!this.daemon) {
+      this.emit(
+        'failed',
+        new FakeEvent(),
+        'GDBus.Error: The name org.freedesktop.Notifications was not provided',
+      );
+      return;
+    }
     this.shown = true;
   }
   close(): void {
@@ -240,8 +330,10 @@ export class FakeBrowserWindow extends FakeEmitter {
   async loadFile(path: string, options: { query?: Record<string, string> } = {}): Promise<void> {
     this.loads += 1;
     this.loaded = { file: path, query: options.query ?? {} };
-    const query = new URLSearchParams(options.query ?? {}).toString();
-    this.webContents.url = `file://${path}${query ? `?${query}` : ''}`;
+    // Electron: url.pathToFileURL(path) with the query as search: spaces and the like percent-encoded.
+    const url = pathToFileURL(path);
+    url.search = new URLSearchParams(options.query ?? {}).toString();
+    this.webContents.url = url.href;
     queueMicrotask(() => this.emit('ready-to-show'));
   }
   async loadURL(url: string): Promise<void> {
@@ -305,18 +397,41 @@ export class FakeApp extends FakeEmitter {
   singleInstance = true;
   readonly calls = {
     setAppUserModelId: [] as string[],
-    setLoginItemSettings: [] as unknown[],
+    setLoginItemSettings: [] as LoginItemSettingsInput[],
     quit: 0,
     exit: [] as (number | undefined)[],
+    focus: [] as ({ steal: boolean } | undefined)[],
   };
+  /** What the OS knows of the login item; `wasOpenedAtLogin` is readable only once ready. */
   loginItem = { openAtLogin: false, wasOpenedAtLogin: false };
   readonly dock = { hidden: false, hide: (): void => void (this.dock.hidden = true) };
-  isPackaged = true;
-  constructor(readonly paths: { appPath: string; userData: string; logs: string; home: string }) {
+  /** `npm start` runs unpackaged; a test of the installed app sets this. */
+  isPackaged = false;
+  #ready = false;
+  readonly #whenReady: Promise<void>;
+  #resolveReady: () => void = () => undefined;
+  constructor(
+    readonly paths: { appPath: string; userData: string; appData?: string; logs: string; home: string },
+  ) {
     super();
+    this.#whenReady = new Promise((resolve) => (this.#resolveReady = resolve));
   }
+  /** Resolves once `ready()` was called: Electron emits ready after the entry module has run. */
   whenReady(): Promise<void> {
-    return Promise.resolve();
+    return this.#whenReady;
+  }
+  isReady(): boolean {
+    return this.#ready;
+  }
+  /** Electron finished initialising (call it after the entry module was evaluated). */
+  ready(): void {
+    if (this.#ready) return;
+    this.#ready = true;
+    this.emit('ready', new FakeEvent(), {});
+    this.#resolveReady();
+  }
+  focus(options?: { steal: boolean }): void {
+    this.calls.focus.push(options);
   }
   quit(): void {
     this.calls.quit += 1;
@@ -332,18 +447,23 @@ export class FakeApp extends FakeEmitter {
   setAppUserModelId(id: string): void {
     this.calls.setAppUserModelId.push(id);
   }
-  setLoginItemSettings(settings: { openAtLogin?: boolean }): void {
+  setLoginItemSettings(settings: LoginItemSettingsInput): void {
     this.calls.setLoginItemSettings.push(settings);
     this.loginItem = { ...this.loginItem, openAtLogin: settings.openAtLogin ?? false };
   }
+  /** Before ready the launch event is not known yet: wasOpenedAtLogin reads false (macOS). */
   getLoginItemSettings(): { openAtLogin: boolean; wasOpenedAtLogin: boolean } {
-    return this.loginItem;
+    return this.#ready ? { ...this.loginItem } : { ...this.loginItem, wasOpenedAtLogin: false };
   }
   getAppPath(): string {
     return this.paths.appPath;
   }
-  getPath(name: 'userData' | 'logs' | 'home'): string {
-    return this.paths[name];
+  getPath(name: 'userData' | 'appData' | 'logs' | 'home'): string {
+    return name === 'appData' ? (this.paths.appData ?? dirname(this.paths.userData)) : this.paths[name];
+  }
+  setPath(name: 'userData', path: string): void {
+    if (this.#ready) throw new Error('the fake models setPath("userData") before ready only');
+    this.paths[name] = path;
   }
   getVersion(): string {
     return '0.1.0';
@@ -365,16 +485,43 @@ export interface FakeElectron {
     showErrorBox(title: string, content: string): void;
   };
   readonly nativeTheme: FakeEmitter & { shouldUseDarkColors: boolean };
+  readonly powerMonitor: FakeEmitter;
+  /** Whether libnotify could be loaded (Linux); what `Notification.isSupported()` reports. */
   notificationsSupported: boolean;
+  /** Whether a notification daemon answers: without one a notification fails when shown. */
+  notificationDaemon: boolean;
+  /** The callback given to `Notification.handleActivation` (Windows), if any. */
+  activationHandler: ((details: ActivationDetails) => void) | undefined;
+  /**
+   * The OS-level shutdown or log-off: powerMonitor `shutdown` (Linux, macOS; its listener may call
+   * preventDefault to delay it) or `session-end` on every window (Windows). Returns the event.
+   */
+  endSession(platform: NodeJS.Platform): FakeEvent;
 }
 
-export function createFakeElectron(paths: Partial<FakeApp['paths']> = {}): FakeElectron {
+export interface FakeElectronOptions extends Partial<FakeApp['paths']> {
+  /** The platform Electron runs on: decides which image files nativeImage can read. */
+  readonly platform?: NodeJS.Platform;
+  /**
+   * Whether the app is ready already (default: true, for tests of one piece). A test that boots
+   * the app passes false and calls `app.ready()` once the entry has run, as Electron does.
+   */
+  readonly ready?: boolean;
+}
+
+export function createFakeElectron(paths: FakeElectronOptions = {}): FakeElectron {
+  const platform = paths.platform ?? 'linux';
   const app = new FakeApp({
     appPath: paths.appPath ?? process.cwd(),
     userData: paths.userData ?? '/nonexistent/userData',
     logs: paths.logs ?? '/nonexistent/logs',
     home: paths.home ?? '/nonexistent/home',
+    ...(paths.appData ? { appData: paths.appData } : {}),
   });
+  if (paths.ready !== false) app.ready();
+  const needReady = (what: string): void => {
+    if (!app.isReady()) throw new Error(`Cannot create ${what} before app is ready`);
+  };
   const trays: FakeTray[] = [];
   const windows: FakeBrowserWindow[] = [];
   const notifications: FakeNotification[] = [];
@@ -413,18 +560,33 @@ export function createFakeElectron(paths: Partial<FakeApp['paths']> = {}): FakeE
       },
     },
     nativeTheme: Object.assign(new FakeEmitter(), { shouldUseDarkColors: false }),
+    powerMonitor: new FakeEmitter(),
     notificationsSupported: true,
+    notificationDaemon: true,
+    activationHandler: undefined,
+    endSession(on: NodeJS.Platform): FakeEvent {
+      if (on === 'win32') {
+        const event = Object.assign(new FakeEvent(), { reasons: ['logoff'] });
+        for (const window of windows) if (!window.isDestroyed()) window.emit('session-end', event);
+        return event;
+      }
+      const event = new FakeEvent();
+      fake.powerMonitor.emit('shutdown', event);
+      return event;
+    },
     electron: undefined as unknown as ShellElectron,
   };
 
   class Tray extends FakeTray {
     constructor(image: NativeImage) {
+      needReady('Tray');
       super(image as unknown as FakeNativeImage);
       trays.push(this);
     }
   }
   class BrowserWindow extends FakeBrowserWindow {
     constructor(options: BrowserWindowConstructorOptions) {
+      needReady('BrowserWindow');
       super(options, sessionFor(options.webPreferences?.partition));
       windows.push(this);
       app.emit('web-contents-created', new FakeEvent(), this.webContents);
@@ -432,11 +594,14 @@ export function createFakeElectron(paths: Partial<FakeApp['paths']> = {}): FakeE
   }
   class Notification extends FakeNotification {
     constructor(options: NotificationConstructorOptions) {
-      super(options);
+      super(options, fake.notificationDaemon);
       notifications.push(this);
     }
     static isSupported(): boolean {
       return fake.notificationsSupported;
+    }
+    static handleActivation(callback: (details: ActivationDetails) => void): void {
+      fake.activationHandler = callback;
     }
   }
 
@@ -445,7 +610,9 @@ export function createFakeElectron(paths: Partial<FakeApp['paths']> = {}): FakeE
     BrowserWindow: BrowserWindow as unknown as ShellElectron['BrowserWindow'],
     Tray: Tray as unknown as ShellElectron['Tray'],
     Menu: { buildFromTemplate: (template) => new FakeMenu(template) },
-    nativeImage: { createFromPath: (path) => new FakeNativeImage(path) as unknown as NativeImage },
+    nativeImage: {
+      createFromPath: (path) => new FakeNativeImage(path, platform) as unknown as NativeImage,
+    },
     Notification: Notification as unknown as ShellElectron['Notification'],
     ipcMain: fake.ipcMain as unknown as ShellElectron['ipcMain'],
     shell: fake.shell,
@@ -453,6 +620,7 @@ export function createFakeElectron(paths: Partial<FakeApp['paths']> = {}): FakeE
     dialog: fake.dialog,
     session: { fromPartition: (partition) => sessionFor(partition) },
     nativeTheme: fake.nativeTheme as unknown as ShellElectron['nativeTheme'],
+    powerMonitor: fake.powerMonitor as unknown as ShellElectron['powerMonitor'],
   };
   return fake;
 }
