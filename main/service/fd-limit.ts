@@ -30,5 +30,5 @@ export const RESERVED_FDS = 256;
 export function fitConnections(wanted: number, listeners: number, limit: number | undefined): number {
   if (limit === undefined) return wanted;
   const fits = Math.floor((limit - RESERVED_FDS) / listeners);
-  return Math.max(16, Math.min(wanted, fits));
+  return Math.min(wanted, Math.max(16, fits));
 }
