@@ -37,10 +37,14 @@ export function getOnce(target: HttpTarget, path: string, headers: Record<string
         let body = '';
         res.setEncoding('utf8').on('data', (d: string) => (body += d));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        res.on('error', (e: NodeJS.ErrnoException) => resolve({ status: 0, body, error: e.code ?? e.message }));
+        res.on('error', (e: NodeJS.ErrnoException) =>
+          resolve({ status: 0, body, error: e.code ?? e.message }),
+        );
       },
     );
-    req.on('error', (e: NodeJS.ErrnoException) => resolve({ status: 0, body: '', error: e.code ?? e.message }));
+    req.on('error', (e: NodeJS.ErrnoException) =>
+      resolve({ status: 0, body: '', error: e.code ?? e.message }),
+    );
     req.end();
   });
 }
@@ -95,7 +99,9 @@ export interface HeldRow {
   readonly allHoldersClosedAfterMs: number | undefined;
 }
 
-function holdOne(port: number): Promise<{ socket: Socket; text: () => string; ended: () => number | undefined }> {
+function holdOne(
+  port: number,
+): Promise<{ socket: Socket; text: () => string; ended: () => number | undefined }> {
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
     let text = '';

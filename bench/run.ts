@@ -250,7 +250,9 @@ async function main(): Promise<void> {
         `${herdTcp.upstreamRefreshes} upstream refresh(es), ${herdTcp.distinctTokens} distinct token(s), ${f(herdTcp.wallMs, 0)} ms`,
     );
     console.log('\nHeld connections: silent TCP holders (send nothing, never close), shipped limits');
-    console.log('holders | refused at once | new TCP client served after ms | socket max ms | socket all 200 | holders closed after ms');
+    console.log(
+      'holders | refused at once | new TCP client served after ms | socket max ms | socket all 200 | holders closed after ms',
+    );
     for (const h of held)
       console.log(
         `${String(h.holders).padStart(7)} | ${String(h.refusedAtOnce).padStart(15)} | ${f(h.newTcpClientServedAfterMs, 0).padStart(30)} | ${f(h.socketMaxMs, 1).padStart(13)} | ${String(h.socketAllOk).padStart(14)} | ${h.allHoldersClosedAfterMs === undefined ? 'not all' : f(h.allHoldersClosedAfterMs, 0)}`,

@@ -335,7 +335,9 @@ describe('another local user (nobody) cannot use the daemon', { skip, timeout: 1
       while (!done) {
         const [t, s] = await Promise.all([
           status(call(tcp, `/v1/accounts/${ACCOUNT}/token`, { bearer: secret })),
-          status(call({ socketPath: daemon.socketPath }, `/v1/accounts/${ACCOUNT}/token`, { bearer: secret })),
+          status(
+            call({ socketPath: daemon.socketPath }, `/v1/accounts/${ACCOUNT}/token`, { bearer: secret }),
+          ),
         ]);
         polls.push({ at: Date.now(), tcp: t, socket: s });
         await new Promise((r) => setTimeout(r, 250));
@@ -352,7 +354,10 @@ describe('another local user (nobody) cannot use the daemon', { skip, timeout: 1
       );
       assert.equal(held.answered408, 300, 'each holder was told (408), none just dropped');
       assert.equal(held.ended, 300);
-      assert.ok(held.lastEndedAfter !== null && held.lastEndedAfter < 15_000, `ended after ${held.lastEndedAfter} ms`);
+      assert.ok(
+        held.lastEndedAfter !== null && held.lastEndedAfter < 15_000,
+        `ended after ${held.lastEndedAfter} ms`,
+      );
       assert.equal(held.serverGone, 300, 'the daemon destroyed them (not left half-closed in FIN-WAIT-2)');
     });
   });

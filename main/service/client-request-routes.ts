@@ -52,7 +52,9 @@ let unGatedIds = 0;
 function requesterOf(call: Call): Requester {
   const info = connectionOf(call.req.socket);
   // A server without a gate (tests) still tells its connections apart.
-  const key = info ? `${info.id}` : `ungated-${unGated.get(call.req.socket) ?? unGated.set(call.req.socket, ++unGatedIds).get(call.req.socket)!}`;
+  const key = info
+    ? `${info.id}`
+    : `ungated-${unGated.get(call.req.socket) ?? unGated.set(call.req.socket, ++unGatedIds).get(call.req.socket)!}`;
   const bearer = bearerOf(call.headers.authorization);
   const owner = bearer !== undefined && call.deps.admin.matchesDigest(digestOf(bearer));
   return {

@@ -196,7 +196,10 @@ export class ClientRequests extends EventEmitter<ClientRequestsEvents> {
       throw new ClientRequestError('invalid_client', 'Name an account of 1–64 characters, or "*".');
     if (!requester.owner) {
       const pending = this.#entries().filter((e) => e.status === 'pending' && !e.owner);
-      if (pending.filter((e) => e.pool === requester.pool && e.requesterKey === requester.key).length >= this.#maxPerRequester)
+      if (
+        pending.filter((e) => e.pool === requester.pool && e.requesterKey === requester.key).length >=
+        this.#maxPerRequester
+      )
         throw new ClientRequestError(
           'too_many_requests',
           'This connection has as many requests waiting as it may; wait for the owner to decide.',
@@ -267,7 +270,8 @@ export class ClientRequests extends EventEmitter<ClientRequestsEvents> {
   async approve(id: string): Promise<ClientRequestView> {
     const entry = this.#pendingEntry(id);
     const problem = this.#problemOf(entry);
-    if (problem !== undefined) throw new ClientRequestError('cannot_approve', `${problem} Deny this request.`);
+    if (problem !== undefined)
+      throw new ClientRequestError('cannot_approve', `${problem} Deny this request.`);
     const secret = await this.#clients.add(entry.name, [entry.account]);
     if (entry.status !== 'pending') {
       // Expired or decided while the registry was writing: take the new client back.

@@ -5,7 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 
-export function openFileLimit(read: () => string = () => readFileSync('/proc/self/limits', 'utf8')): number | undefined {
+export function openFileLimit(
+  read: () => string = () => readFileSync('/proc/self/limits', 'utf8'),
+): number | undefined {
   if (process.platform !== 'linux') return undefined;
   try {
     const line = read()

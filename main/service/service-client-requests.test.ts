@@ -34,8 +34,12 @@ describe('token service: client requests from the socket and from TCP', () => {
   const denyAll = (): void => {
     for (const p of requests.pending()) requests.deny(p.id);
   };
-  const ask = (target: Target, name: string, account = 'main', extra: { bearer?: string; agent?: Agent } = {}) =>
-    call(target, '/v1/client-requests', { method: 'POST', body: { name, account }, ...extra });
+  const ask = (
+    target: Target,
+    name: string,
+    account = 'main',
+    extra: { bearer?: string; agent?: Agent } = {},
+  ) => call(target, '/v1/client-requests', { method: 'POST', body: { name, account }, ...extra });
 
   it('without credentials over TCP: an existing account, another one and a taken name look alike', async () => {
     const shape = (a: CallResult) => ({

@@ -76,14 +76,22 @@ describe('token service: silent connections with the shipped limits', () => {
       }
       // Headers timeout + one check interval + the grace, with a margin for a loaded machine.
       const deadline =
-        DEFAULT_LIMITS.headersTimeoutMs + DEFAULT_LIMITS.connectionsCheckingIntervalMs + DEFAULT_LIMITS.failGraceMs;
+        DEFAULT_LIMITS.headersTimeoutMs +
+        DEFAULT_LIMITS.connectionsCheckingIntervalMs +
+        DEFAULT_LIMITS.failGraceMs;
       assert.ok(deadline < 15_000);
-      while (holders.some((h) => h.endedAfter === undefined) && Date.now() - started < 15_000) await sleep(100);
+      while (holders.some((h) => h.endedAfter === undefined) && Date.now() - started < 15_000)
+        await sleep(100);
       const late = holders.filter((h) => h.endedAfter === undefined);
       assert.equal(late.length, 0, `${late.length} holder(s) were never answered`);
       for (const h of holders) assert.match(h.text, /^HTTP\/1\.1 408 /);
       await sleep(DEFAULT_LIMITS.failGraceMs + 300);
-      const gone = await Promise.all(holders.slice(0, 20).concat(holders.slice(-20)).map((h) => serverSideGone(h.socket)));
+      const gone = await Promise.all(
+        holders
+          .slice(0, 20)
+          .concat(holders.slice(-20))
+          .map((h) => serverSideGone(h.socket)),
+      );
       assert.deepEqual(
         gone.filter((g) => !g),
         [],
@@ -176,7 +184,11 @@ describe('token service: at the bound, silent holders make room', () => {
       await sleep(100);
       const told = holders.filter((h) => /^HTTP\/1\.1 503 /.test(h.text));
       assert.equal(told.length, 1, 'exactly one holder made room');
-      assert.equal(told[0], holders.find((h) => h.text !== ''), 'the oldest');
+      assert.equal(
+        told[0],
+        holders.find((h) => h.text !== ''),
+        'the oldest',
+      );
     } finally {
       for (const h of holders) h.socket.destroy();
     }

@@ -324,10 +324,13 @@ async function listenOnTcp(server: Server, address: ListenAddress): Promise<stri
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     // A herd connects at once; the default backlog (511) would make the rest retry their SYN.
-    server.listen({ host: address.host, port: address.port, exclusive: true, backlog: SOCKET_BACKLOG }, () => {
-      server.off('error', reject);
-      resolve();
-    });
+    server.listen(
+      { host: address.host, port: address.port, exclusive: true, backlog: SOCKET_BACKLOG },
+      () => {
+        server.off('error', reject);
+        resolve();
+      },
+    );
   });
   const bound = server.address() as AddressInfo;
   return formatAddress(bound.address, bound.port);
