@@ -217,9 +217,10 @@ function gateFor(
 }
 
 /**
- * After listening, a failed accept (EMFILE: the open-file limit is reached) is an 'error' on the
- * server, which would otherwise crash the process. The kernel's queued connection is closed by
- * libuv then; the service goes on with the connections it has. Logged at most once per interval.
+ * After listening, a failed accept is an 'error' on the server, which would otherwise crash the
+ * process; it is logged (at most once per interval) and the service goes on. (At EMFILE libuv
+ * itself accepts and closes the queued connections — there is no descriptor to answer on — and
+ * reports nothing; fitLimits keeps the bound under the open-file limit so that this is rare.)
  */
 function acceptErrorLogger(log: Logger, everyMs: number): (error: NodeJS.ErrnoException) => void {
   let last = -Infinity;
