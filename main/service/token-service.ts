@@ -60,9 +60,10 @@ export interface TokenServiceLimits {
 }
 
 export const DEFAULT_LIMITS: TokenServiceLimits = {
-  // Loopback clients send their headers in milliseconds; a silent connection is gone within
-  // headersTimeout + one check interval + failGrace (≤ 7 s).
-  headersTimeoutMs: 5_000,
+  // Generous, because a herd on a slow machine (a NAS) may wait seconds for its headers to be
+  // read; a silent connection is gone within headersTimeout + one check interval + failGrace
+  // (≤ 12 s), and at the bound a silent one makes room after silentEvictAfterMs anyway.
+  headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,
   connectionsCheckingIntervalMs: 1_000,
