@@ -5,7 +5,9 @@
  *    node:http server answering a constant of the same size over a socket of its own (the
  *    practical ceiling); the ratio between them.
  * 2. A herd of 1000 concurrent token requests on an expired access token, and how many upstream
- *    refreshes the PikPak emulator counted (target: exactly 1).
+ *    refreshes the PikPak emulator counted (target: exactly 1); the same over loopback TCP; and
+ *    silent TCP holders against a new client (bench/connections.ts). The daemon runs with its
+ *    shipped limits.
  * Load comes from a separate process (bench/load.ts). Prints a table, writes JSON to
  * bench/results/latest.json. `--duration-ms N` sets the length of each run (default 2000) and
  * `--rounds N` how many alternating runs per level are taken (median; default 3).
@@ -24,6 +26,7 @@ import type { RuntimeConfig } from '../main/runtime/config.js';
 import { MemorySecretStore } from '../main/storage/memory-secret-store.js';
 import { startEmulator, type Emulator } from '../e2e/emulator/server.js';
 import { benchBridge } from './bridge.js';
+import { heldConnections, herdOnExpiredToken } from './connections.js';
 import type { LoadResult } from './load.js';
 
 const run = promisify(execFile);
@@ -120,8 +123,8 @@ async function main(): Promise<void> {
       upstream: { authBaseUrl: emulator.url, driveBaseUrl: emulator.url },
     };
     // The keychain is not what is measured. Timers are off (real time, no proactive refresh), so
-    // the herd below meets a really expired access token. The herd needs more connections than
-    // the service's default bound.
+    // the herd below meets a really expired access token. The service runs with its shipped
+    // limits (and its TCP listener, for the herd-over-TCP and held-connection rows).
     const noTimers: Clock = {
       now: () => Date.now(),
       setTimer: () => ({ id: 0 }),
@@ -129,7 +132,7 @@ async function main(): Promise<void> {
     };
     daemon = await startDaemon(config, silentLogger, {
       overrides: { secrets: new MemorySecretStore(), clock: noTimers },
-      serviceLimits: { maxConnections: HERD + 64 },
+      listen: '127.0.0.1:0',
     });
     await daemon.broker.login({
       account: 'main',
@@ -167,6 +170,7 @@ async function main(): Promise<void> {
     emulator.configure({ accessTtlSeconds: 2 });
     await daemon.broker.keeper('main').refreshNow(); // now holds a 2 s token…
     await new Promise((r) => setTimeout(r, 2100)); // …which has expired
+    emulator.configure({ accessTtlSeconds: 7200 }); // the herd's new token outlives a slow herd
     // A slow PikPak widens the race window, as in PIKPAK.md's "How AList gets it wrong" #3.
     emulator.setFault({ endpoint: 'token', kind: 'delay', ms: 200, count: 1 });
     const herdStarted = performance.now();
@@ -180,6 +184,25 @@ async function main(): Promise<void> {
       answers.map((a) => (JSON.parse(a.body) as { access_token?: string }).access_token),
     ).size;
 
+    // The same herd over loopback TCP, then silent holders on TCP (bench/connections.ts).
+    const tcpPort = Number(daemon.service!.tcpAddress!.split(':')[1]);
+    const keeper = daemon.broker.keeper('main');
+    const herdTcp = await herdOnExpiredToken(
+      {
+        configureTtl: (s) => emulator!.configure({ accessTtlSeconds: s }),
+        refreshNow: () => keeper.refreshNow(),
+        slowNextRefresh: (ms) => emulator!.setFault({ endpoint: 'token', kind: 'delay', ms, count: 1 }),
+        refreshes: () => emulator!.stats().refreshes,
+      },
+      { host: '127.0.0.1', port: tcpPort },
+      HERD,
+      tokenPath,
+      auth,
+    );
+    const held = [];
+    for (const holders of [300, 2000])
+      held.push(await heldConnections(tcpPort, config.socketPath, holders, tokenPath, auth));
+
     // The AList bridge: what it adds per proxied call, against direct calls to the same emulator.
     const bridge = await benchBridge({ calls: 1000 });
 
@@ -192,11 +215,18 @@ async function main(): Promise<void> {
       roundsPerLevel: ROUNDS,
       tokenFetches: rows,
       herd: { requests: HERD, ok: herdOk, upstreamRefreshes: herdRefreshes, distinctTokens, wallMs: herdMs },
+      herdOverTcp: herdTcp,
+      heldConnections: held,
       bridge,
       targets: {
         'ratio >= 0.8 at 64 connections': at64.ratio >= 0.8,
         'p99 < 1 ms (1 connection)': at1.broker.p99 < 1,
         'herd -> exactly 1 upstream refresh': herdRefreshes === 1 && herdOk === HERD,
+        'herd over TCP -> all 200, exactly 1 upstream refresh, no reset':
+          herdTcp.ok === HERD && herdTcp.upstreamRefreshes === 1 && herdTcp.failedConnections === 0,
+        'held TCP connections -> a new TCP client served within 15 s, the socket throughout': held.every(
+          (h) => h.newTcpClientServedAfterMs < 15_000 && h.socketAllOk,
+        ),
         'bridge adds < 2 ms per proxied call (p50)': bridge.withinBudget,
       },
     };
@@ -215,6 +245,18 @@ async function main(): Promise<void> {
       `\nHerd: ${HERD} concurrent token requests on an expired access token → ${herdOk} answered 200, ` +
         `${herdRefreshes} upstream refresh(es), ${distinctTokens} distinct token(s), ${f(herdMs, 0)} ms`,
     );
+    console.log(
+      `Herd over TCP: ${HERD} concurrent token requests → ${herdTcp.ok} answered 200, ${herdTcp.failedConnections} failed connection(s), ` +
+        `${herdTcp.upstreamRefreshes} upstream refresh(es), ${herdTcp.distinctTokens} distinct token(s), ${f(herdTcp.wallMs, 0)} ms`,
+    );
+    console.log('\nHeld connections: silent TCP holders (send nothing, never close), shipped limits');
+    console.log(
+      'holders | refused at once | new TCP client served after ms | socket max ms | socket all 200 | holders closed after ms',
+    );
+    for (const h of held)
+      console.log(
+        `${String(h.holders).padStart(7)} | ${String(h.refusedAtOnce).padStart(15)} | ${f(h.newTcpClientServedAfterMs, 0).padStart(30)} | ${f(h.socketMaxMs, 1).padStart(13)} | ${String(h.socketAllOk).padStart(14)} | ${h.allHoldersClosedAfterMs === undefined ? 'not all' : f(h.allHoldersClosedAfterMs, 0)}`,
+      );
     console.log(`\nAList bridge, ${bridge.calls} calls each (ms; added = through the bridge minus direct):`);
     console.log('kind       | direct p50 | p99   | bridge p50 | p99   | added p50 | added p99');
     for (const [kind, c] of [

@@ -7,6 +7,9 @@
  *  - the `--listen` TCP port: it connects (TCP has no owner), but without a client secret every
  *    call is 401, a guessed one too, the PikPak-compatible endpoint says invalid_grant, and it
  *    cannot read the admin credential: no token, ever.
+ * Issue 14: `nobody` holding 300 silent TCP connections (sending nothing, never closing) blocks
+ * nobody: the owner's new TCP clients and the socket are served throughout, and the daemon
+ * answers each holder (408) and destroys it within 15 s.
  * A control shows that `nobody` can connect where permissions allow it (a 0666 socket in a 0755
  * folder), so the refusals are the permissions' doing and not the harness's.
  */
@@ -32,6 +35,7 @@ type Task =
   | { kind: 'connect'; path: string }
   | { kind: 'connect-tcp'; port: number }
   | { kind: 'read'; path: string }
+  | { kind: 'hold'; port: number; count: number; waitMs: number }
   | {
       kind: 'http';
       port: number;
@@ -43,7 +47,20 @@ type Task =
 type TaskResult =
   | { ok: true; uid?: number; gid?: number; groups?: number[] }
   | { ok: false; code: string }
-  | { ok: true; status: number; body: string; wwwAuthenticate?: string };
+  | { ok: true; status: number; body: string; wwwAuthenticate?: string }
+  | {
+      ok: true;
+      count: number;
+      connected: number;
+      /** Epoch ms when the last holder had connected. */
+      allConnectedAt: number;
+      answered408: number;
+      ended: number;
+      /** ms from the start until the last holder was answered and ended (null: some never were). */
+      lastEndedAfter: number | null;
+      /** Holders whose probe write after the end failed: the daemon had destroyed its side. */
+      serverGone: number;
+    };
 
 /** Runs in the `nobody` process: plain Node, no project file. */
 const NOBODY_SCRIPT = `
@@ -64,6 +81,41 @@ const run = (t) => new Promise((resolve) => {
     }
     case 'read':
       try { fs.readFileSync(t.path); return resolve({ ok: true }); } catch (e) { return fail(e); }
+    case 'hold': {
+      const start = Date.now();
+      const holders = [];
+      let connected = 0;
+      for (let i = 0; i < t.count; i++) {
+        const s = net.connect({ host: '127.0.0.1', port: t.port, allowHalfOpen: true });
+        const h = { s, text: '', endedAt: null, connectedAt: 0, error: null };
+        s.on('connect', () => { h.connectedAt = Date.now(); connected++; });
+        s.on('data', (d) => (h.text += d));
+        s.on('end', () => (h.endedAt = Date.now()));
+        s.on('error', (e) => (h.error = e.code || String(e)));
+        holders.push(h);
+      }
+      setTimeout(() => {
+        // A write after the end fails (EPIPE / ECONNRESET) only if the daemon destroyed its side.
+        for (const h of holders) if (!h.s.destroyed) {
+          h.s.write('x');
+          setTimeout(() => !h.s.destroyed && h.s.write('y'), 100);
+        }
+        setTimeout(() => {
+          resolve({
+            ok: true,
+            count: holders.length,
+            connected,
+            allConnectedAt: Math.max(...holders.map((h) => h.connectedAt)),
+            answered408: holders.filter((h) => h.text.startsWith('HTTP/1.1 408 ')).length,
+            ended: holders.filter((h) => h.endedAt !== null).length,
+            lastEndedAfter: holders.every((h) => h.endedAt !== null) ? Math.max(...holders.map((h) => h.endedAt - start)) : null,
+            serverGone: holders.filter((h) => h.s.destroyed || h.error !== null).length,
+          });
+          for (const h of holders) h.s.destroy();
+        }, 1000);
+      }, t.waitMs);
+      return;
+    }
     case 'http': {
       const req = http.request({ host: '127.0.0.1', port: t.port, method: t.method, path: t.path, headers: t.headers || {} }, (res) => {
         let body = '';
@@ -114,7 +166,7 @@ function asNobody(nobody: Nobody, tasks: Task[]): Promise<TaskResult[]> {
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -266,6 +318,47 @@ describe('another local user (nobody) cannot use the daemon', { skip, timeout: 1
       // Nor can it read its way in: the admin credential and the client list are the owner's.
       assert.deepEqual(adminToken, { ok: false, code: 'EACCES' });
       assert.deepEqual(clientsFile, { ok: false, code: 'EACCES' });
+    });
+
+    it('300 silent TCP connections held by nobody: the owner is served on TCP and the socket throughout; the holders are destroyed within 15 s', async () => {
+      const port = daemon.tcpPort!;
+      const tcp = { host: '127.0.0.1', port };
+      const holding = asNobody(nobody, [{ kind: 'hold', port, count: 300, waitMs: 14_000 }]);
+      let done = false;
+      void holding.finally(() => (done = true));
+      const polls: { at: number; tcp: number | string; socket: number | string }[] = [];
+      const status = (p: Promise<{ status: number }>) =>
+        p.then(
+          (r) => r.status,
+          (e: NodeJS.ErrnoException) => e.code ?? e.message,
+        );
+      while (!done) {
+        const [t, s] = await Promise.all([
+          status(call(tcp, `/v1/accounts/${ACCOUNT}/token`, { bearer: secret })),
+          status(
+            call({ socketPath: daemon.socketPath }, `/v1/accounts/${ACCOUNT}/token`, { bearer: secret }),
+          ),
+        ]);
+        polls.push({ at: Date.now(), tcp: t, socket: s });
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      const [held] = await holding;
+      assert.ok(held && 'answered408' in held, JSON.stringify(held));
+      assert.equal(held.connected, 300, 'nobody got its 300 connections');
+      const during = polls.filter((p) => p.at >= held.allConnectedAt);
+      assert.ok(during.length >= 10, `polled ${during.length} times while they were held`);
+      assert.deepEqual(
+        during.filter((p) => p.tcp !== 200 || p.socket !== 200),
+        [],
+        'every new TCP client and every socket call was served while nobody held its connections',
+      );
+      assert.equal(held.answered408, 300, 'each holder was told (408), none just dropped');
+      assert.equal(held.ended, 300);
+      assert.ok(
+        held.lastEndedAfter !== null && held.lastEndedAfter < 15_000,
+        `ended after ${held.lastEndedAfter} ms`,
+      );
+      assert.equal(held.serverGone, 300, 'the daemon destroyed them (not left half-closed in FIN-WAIT-2)');
     });
   });
 });

@@ -4,6 +4,11 @@
  * the poll authenticates with the request id as its bearer, so the id never appears in a path
  * (paths are logged).
  *
+ * The submit answer is the same 202 for every well-formed request (no oracle on accounts or
+ * client names; see client-requests.ts). Each is logged with who asked: the listener, the
+ * connection and, on TCP, the peer's port (Node cannot read a Unix socket peer's uid; the socket
+ * is owner-only, so its callers are the owner's processes).
+ *
  *   POST /v1/client-requests   {"name":"alist","account":"main"}
  *     → 202 {"request_id","code","status":"pending","expires_at","poll","poll_interval"}
  *   GET  /v1/client-requests/status   Authorization: Bearer <request_id>
@@ -11,8 +16,9 @@
  *     · 403 request_denied / request_expired · 404 request_not_found
  */
 import { z } from 'zod';
-import { bearerOf } from './bearer.js';
-import { ClientRequestError, type ClientRequests } from './client-requests.js';
+import { bearerOf, digestOf } from './bearer.js';
+import { ClientRequestError, type ClientRequests, type Requester } from './client-requests.js';
+import { connectionOf, describePeer } from './connection-gate.js';
 import { jsonBody } from './consumer-routes.js';
 import { HttpError } from './http-error.js';
 import { reply, type Call, type Reply, type Route } from './route.js';
@@ -30,17 +36,33 @@ function httpErrorOfRequest(error: ClientRequestError): HttpError {
   switch (error.code) {
     case 'invalid_client':
       return new HttpError(400, 'invalid_client', error.message);
-    case 'account_not_found':
-      return new HttpError(404, 'account_not_found', error.message);
-    case 'client_exists':
-      return new HttpError(409, 'client_exists', error.message);
-    case 'request_pending':
-      return new HttpError(409, 'request_pending', error.message);
+    case 'cannot_approve':
+      return new HttpError(409, 'cannot_approve', error.message);
     case 'too_many_requests':
       return new HttpError(429, 'too_many_requests', error.message, { headers: { 'retry-after': '60' } });
     case 'request_not_found':
       return new HttpError(404, 'request_not_found', error.message);
   }
+}
+
+/** The caller as the queue's bounds see it: its listener's pool, its connection, owner or not. */
+const unGated = new WeakMap<object, number>();
+let unGatedIds = 0;
+
+function requesterOf(call: Call): Requester {
+  const info = connectionOf(call.req.socket);
+  // A server without a gate (tests) still tells its connections apart.
+  const key = info
+    ? `${info.id}`
+    : `ungated-${unGated.get(call.req.socket) ?? unGated.set(call.req.socket, ++unGatedIds).get(call.req.socket)!}`;
+  const bearer = bearerOf(call.headers.authorization);
+  const owner = bearer !== undefined && call.deps.admin.matchesDigest(digestOf(bearer));
+  return {
+    pool: info?.listener ?? 'unknown',
+    key,
+    owner,
+    describe: { ...describePeer(info), ...(owner ? { owner: true } : {}) },
+  };
 }
 
 export function clientRequestRoutes(requests: ClientRequests): readonly Route[] {
@@ -56,7 +78,7 @@ export function clientRequestRoutes(requests: ClientRequests): readonly Route[] 
     }
     let submitted;
     try {
-      submitted = requests.submit(parsed.data);
+      submitted = requests.submit(parsed.data, requesterOf(call));
     } catch (error) {
       if (error instanceof ClientRequestError) throw httpErrorOfRequest(error);
       throw error;

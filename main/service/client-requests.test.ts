@@ -3,7 +3,13 @@ import { describe, it } from 'node:test';
 import type { Logger } from '../core/ports.js';
 import { Secret } from '../core/secret.js';
 import { FakeClock } from '../core/testing/fake-clock.js';
-import { ClientRequestError, ClientRequests, REQUEST_ID_PREFIX, type Decision } from './client-requests.js';
+import {
+  ClientRequestError,
+  ClientRequests,
+  REQUEST_ID_PREFIX,
+  type Decision,
+  type Requester,
+} from './client-requests.js';
 
 class FakeRegistry {
   readonly clients = new Map<string, string[]>();
@@ -24,7 +30,7 @@ class FakeRegistry {
   }
 }
 
-function setup(options: { maxPending?: number } = {}) {
+function setup(options: { maxPending?: number; maxPendingPerRequester?: number } = {}) {
   const clock = new FakeClock();
   const registry = new FakeRegistry();
   const lines: string[] = [];
@@ -116,8 +122,8 @@ describe('client approval queue', () => {
     assert.deepEqual(requests.poll(requestId.reveal()), { status: 'unknown' });
   });
 
-  it('refuses bad names, unknown accounts, existing clients, duplicates and floods', async () => {
-    const { requests, registry } = setup({ maxPending: 2 });
+  it('refuses malformed names and accounts, whatever the broker holds', () => {
+    const { requests } = setup();
     const code = (fn: () => unknown) => {
       try {
         fn();
@@ -131,30 +137,83 @@ describe('client approval queue', () => {
       'invalid_client',
     );
     assert.equal(
-      code(() => requests.submit({ name: 'a', account: 'nope' })),
-      'account_not_found',
+      code(() => requests.submit({ name: 'a', account: '' })),
+      'invalid_client',
     );
+    assert.equal(
+      code(() => requests.submit({ name: 'a', account: 'x'.repeat(65) })),
+      'invalid_client',
+    );
+    assert.deepEqual(requests.pending(), []);
+  });
+
+  it('no oracle: an unknown account, a taken name and a repeated name are answered like a good request', async () => {
+    const { requests, registry, lines } = setup();
     await registry.add('taken', ['main']);
-    assert.equal(
-      code(() => requests.submit({ name: 'taken', account: 'main' })),
-      'client_exists',
+    const answers = [
+      requests.submit({ name: 'fine', account: 'main' }),
+      requests.submit({ name: 'a', account: 'nope' }),
+      requests.submit({ name: 'taken', account: 'main' }),
+      requests.submit({ name: 'fine', account: 'nas' }),
+    ];
+    // The same shape, each with its own id and code: nothing says which one can be granted.
+    const shapes = answers.map((a) => Object.keys(a).sort().join(','));
+    assert.deepEqual(new Set(shapes).size, 1);
+    assert.equal(new Set(answers.map((a) => a.requestId.reveal())).size, 4);
+    for (const a of answers) assert.equal(a.expiresAt, answers[0]!.expiresAt);
+
+    // Only the owner learns why: in the list, and when approving.
+    const byName = requests.pending().map((p) => [p.name, p.account, p.problem]);
+    assert.deepEqual(byName, [
+      ['fine', 'main', undefined],
+      ['a', 'nope', 'There is no account named "nope".'],
+      ['taken', 'main', 'A client named "taken" exists already.'],
+      ['fine', 'nas', `"fine" was asked for already (code ${answers[0]!.code}).`],
+    ]);
+    const ids = requests.pending().map((p) => p.id);
+    for (const id of ids.slice(1))
+      await assert.rejects(requests.approve(id), (e: ClientRequestError) => e.code === 'cannot_approve');
+    assert.deepEqual([...registry.clients.keys()], ['taken'], 'no client was made for them');
+    await requests.approve(ids[0]!);
+    assert.deepEqual(registry.clients.get('fine'), ['main']);
+    assert.match(lines.join('\n'), /no account named \\"nope\\"/i, 'the log says why too');
+  });
+
+  it('bounds pending requests per requester and per pool; the owner is never limited', () => {
+    const { requests } = setup({ maxPending: 3, maxPendingPerRequester: 2 });
+    const tcp = (key: string): Requester => ({ pool: 'tcp', key, owner: false, describe: { via: 'tcp' } });
+    const socket: Requester = { pool: 'socket', key: '9', owner: false, describe: { via: 'socket' } };
+    const owner: Requester = { pool: 'socket', key: '10', owner: true, describe: { via: 'socket' } };
+    const code = (name: string, who: Requester) => {
+      try {
+        requests.submit({ name, account: 'main' }, who);
+        return 'accepted';
+      } catch (error) {
+        return (error as ClientRequestError).code;
+      }
+    };
+    assert.equal(code('a1', tcp('1')), 'accepted');
+    assert.equal(code('a2', tcp('1')), 'accepted');
+    assert.equal(code('a3', tcp('1')), 'too_many_requests', 'one connection gets two');
+    assert.equal(code('b1', tcp('2')), 'accepted');
+    assert.equal(code('c1', tcp('3')), 'too_many_requests', 'the TCP pool is full');
+    assert.equal(code('s1', socket), 'accepted', 'the socket has its own pool');
+    for (let i = 0; i < 10; i++) assert.equal(code(`o${i}`, owner), 'accepted', 'the owner is never limited');
+    assert.equal(code('s2', socket), 'accepted', "the owner's requests use nobody's budget");
+    // A decision frees the place.
+    requests.deny(requests.pending().find((p) => p.name === 'a1')!.id);
+    assert.equal(code('a3', tcp('1')), 'accepted');
+  });
+
+  it('logs who asked', () => {
+    const { requests, lines } = setup();
+    requests.submit(
+      { name: 'alist', account: 'main' },
+      { pool: 'tcp', key: '7', owner: false, describe: { via: 'tcp', remotePort: 40123, connection: 7 } },
     );
-    assert.equal(
-      code(() => requests.submit({ name: 'one', account: 'main' })),
-      'accepted',
-    );
-    assert.equal(
-      code(() => requests.submit({ name: 'one', account: 'nas' })),
-      'request_pending',
-    );
-    assert.equal(
-      code(() => requests.submit({ name: 'two', account: '*' })),
-      'accepted',
-    );
-    assert.equal(
-      code(() => requests.submit({ name: 'three', account: 'main' })),
-      'too_many_requests',
-    );
+    const line = lines.find((l) => l.startsWith('client "alist" asks'));
+    assert.ok(line, lines.join('\n'));
+    assert.match(line, /"via":"tcp","remotePort":40123,"connection":7/);
   });
 
   it('a wrong or guessed request id learns nothing', () => {

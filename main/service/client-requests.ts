@@ -13,6 +13,12 @@
  * exactly once. The short `code` is what the consumer prints and the tray shows, so the owner can
  * tell which program is asking. The `id` names a request between the app's windows and this queue.
  *
+ * No oracle: every well-formed request gets the same answer (202 and a request id), whether the
+ * account exists, the name is taken or the same name is already asked for — only the owner learns
+ * that, in the tray, where approving such a request fails with the reason. Asking is bounded per
+ * requester (per connection) and per listener, so TCP callers (any local user) cannot fill the
+ * queue for the socket, and the owner (the admin credential) is never limited by anyone.
+ *
  * Requests wait `ttlMs` for a decision. An approved secret waits `pickupMs` for its poll; one that
  * is never collected is revoked again, so no client exists whose secret nobody has. A denial or an
  * expiry is told once, then forgotten.
@@ -31,11 +37,30 @@ const CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
 
 export type ClientRequestErrorCode =
   | 'invalid_client'
-  | 'account_not_found'
-  | 'client_exists'
-  | 'request_pending'
   | 'too_many_requests'
-  | 'request_not_found';
+  | 'request_not_found'
+  /** The owner tried to approve a request that cannot be granted (no such account, name taken). */
+  | 'cannot_approve';
+
+/** Who asked: for the per-requester bounds and the log. */
+export interface Requester {
+  /** Requests from one pool never use up another's budget (e.g. 'socket' and 'tcp'). */
+  readonly pool: string;
+  /** One requester within its pool (a connection). */
+  readonly key: string;
+  /** The owner (admin credential): never limited. */
+  readonly owner: boolean;
+  /** Logged with the request (never a secret): e.g. {via:'tcp', remotePort, connection}. */
+  readonly describe: Readonly<Record<string, unknown>>;
+}
+
+/** A caller inside the process (the owner's own code, tests): not limited. */
+export const IN_PROCESS_REQUESTER: Requester = {
+  pool: 'in-process',
+  key: 'in-process',
+  owner: true,
+  describe: { via: 'in-process' },
+};
 
 export class ClientRequestError extends Error {
   readonly code: ClientRequestErrorCode;
@@ -54,6 +79,8 @@ export interface ClientRequestView {
   readonly code: string;
   readonly requestedAt: number;
   readonly expiresAt: number;
+  /** Why approving would fail (the asker was not told): shown to the owner, who can deny it. */
+  readonly problem?: string | undefined;
 }
 
 export interface Submitted {
@@ -96,8 +123,10 @@ export interface ClientRequestsOptions {
   readonly ttlMs?: number;
   /** How long an approved secret waits to be collected (default 5 minutes). */
   readonly pickupMs?: number;
-  /** Requests waiting at once (default 8); more get `too_many_requests`. */
+  /** Requests waiting at once per pool (default 8); more get `too_many_requests`. */
   readonly maxPending?: number;
+  /** Requests waiting at once per requester (default 2). */
+  readonly maxPendingPerRequester?: number;
   readonly randomBytes?: (size: number) => Buffer;
 }
 
@@ -111,6 +140,10 @@ interface Entry {
   readonly code: string;
   readonly requestedAt: number;
   readonly expiresAt: number;
+  readonly pool: string;
+  readonly requesterKey: string;
+  /** Owner requests do not count against any pool. */
+  readonly owner: boolean;
   status: Status;
   /** Until when a decided entry is kept for its poll. */
   keepUntil: number;
@@ -125,6 +158,7 @@ export class ClientRequests extends EventEmitter<ClientRequestsEvents> {
   readonly #ttlMs: number;
   readonly #pickupMs: number;
   readonly #maxPending: number;
+  readonly #maxPerRequester: number;
   readonly #random: (size: number) => Buffer;
   readonly #byDigest = new Map<string, Entry>();
   #timer: TimerHandle | undefined;
@@ -139,10 +173,18 @@ export class ClientRequests extends EventEmitter<ClientRequestsEvents> {
     this.#ttlMs = options.ttlMs ?? 10 * 60_000;
     this.#pickupMs = options.pickupMs ?? 5 * 60_000;
     this.#maxPending = options.maxPending ?? 8;
+    this.#maxPerRequester = options.maxPendingPerRequester ?? 2;
     this.#random = options.randomBytes ?? nodeRandomBytes;
   }
 
-  submit(request: { readonly name: string; readonly account: string }): Submitted {
+  /**
+   * Queues a request. Throws only for what does not depend on the broker's state: a malformed
+   * name or account, or the requester's (or its pool's) budget being used up.
+   */
+  submit(
+    request: { readonly name: string; readonly account: string },
+    requester: Requester = IN_PROCESS_REQUESTER,
+  ): Submitted {
     this.#sweep();
     const { name, account } = request;
     if (typeof name !== 'string' || !NAME.test(name))
@@ -150,24 +192,21 @@ export class ClientRequests extends EventEmitter<ClientRequestsEvents> {
         'invalid_client',
         'Choose a client name of 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit.',
       );
-    if (typeof account !== 'string' || (account !== ALL_ACCOUNTS && !this.#accounts().includes(account)))
-      throw new ClientRequestError(
-        'account_not_found',
-        `No account named "${String(account).slice(0, 64)}".`,
-      );
-    if (this.#clients.get(name))
-      throw new ClientRequestError(
-        'client_exists',
-        `A client named "${name}" exists already; ask under another name, or have the owner revoke it first.`,
-      );
-    const pending = this.#entries().filter((e) => e.status === 'pending');
-    if (pending.some((e) => e.name === name))
-      throw new ClientRequestError(
-        'request_pending',
-        `A request for "${name}" is already waiting for the owner.`,
-      );
-    if (pending.length >= this.#maxPending)
-      throw new ClientRequestError('too_many_requests', 'Too many requests are waiting; try again later.');
+    if (typeof account !== 'string' || account.length === 0 || account.length > 64)
+      throw new ClientRequestError('invalid_client', 'Name an account of 1–64 characters, or "*".');
+    if (!requester.owner) {
+      const pending = this.#entries().filter((e) => e.status === 'pending' && !e.owner);
+      if (
+        pending.filter((e) => e.pool === requester.pool && e.requesterKey === requester.key).length >=
+        this.#maxPerRequester
+      )
+        throw new ClientRequestError(
+          'too_many_requests',
+          'This connection has as many requests waiting as it may; wait for the owner to decide.',
+        );
+      if (pending.filter((e) => e.pool === requester.pool).length >= this.#maxPending)
+        throw new ClientRequestError('too_many_requests', 'Too many requests are waiting; try again later.');
+    }
 
     const requestId = generateSecret(REQUEST_ID_PREFIX);
     const now = this.#clock.now();
@@ -179,13 +218,17 @@ export class ClientRequests extends EventEmitter<ClientRequestsEvents> {
       code: this.#code(),
       requestedAt: now,
       expiresAt: now + this.#ttlMs,
+      pool: requester.pool,
+      requesterKey: requester.key,
+      owner: requester.owner,
       status: 'pending',
       keepUntil: now + this.#ttlMs,
       secret: undefined,
     };
     this.#byDigest.set(entry.digest, entry);
+    const problem = this.#problemOf(entry);
     this.#log.info(
-      { client: name, account, code: entry.code },
+      { client: name, account, code: entry.code, ...requester.describe, ...(problem ? { problem } : {}) },
       `client "${name}" asks for access to "${account}"`,
     );
     this.#schedule();
@@ -220,19 +263,15 @@ export class ClientRequests extends EventEmitter<ClientRequestsEvents> {
     return this.#entries()
       .filter((e) => e.status === 'pending')
       .sort((a, b) => a.requestedAt - b.requestedAt)
-      .map((e) => ({
-        id: e.id,
-        name: e.name,
-        account: e.account,
-        code: e.code,
-        requestedAt: e.requestedAt,
-        expiresAt: e.expiresAt,
-      }));
+      .map((e) => ({ ...view(e), problem: this.#problemOf(e) }));
   }
 
   /** Creates the client; its secret waits for the consumer's next poll. */
   async approve(id: string): Promise<ClientRequestView> {
     const entry = this.#pendingEntry(id);
+    const problem = this.#problemOf(entry);
+    if (problem !== undefined)
+      throw new ClientRequestError('cannot_approve', `${problem} Deny this request.`);
     const secret = await this.#clients.add(entry.name, [entry.account]);
     if (entry.status !== 'pending') {
       // Expired or decided while the registry was writing: take the new client back.
@@ -262,6 +301,19 @@ export class ClientRequests extends EventEmitter<ClientRequestsEvents> {
   }
 
   // ── internals ───────────────────────────────────────────────────────────────────────────
+
+  /** Why `entry` cannot be granted now (told to the owner only), or undefined. */
+  #problemOf(entry: Entry): string | undefined {
+    if (entry.account !== ALL_ACCOUNTS && !this.#accounts().includes(entry.account))
+      return `There is no account named "${entry.account}".`;
+    if (this.#clients.get(entry.name)) return `A client named "${entry.name}" exists already.`;
+    for (const e of this.#byDigest.values()) {
+      if (e === entry) break; // only requests that came earlier (the map keeps arrival order)
+      if (e.status === 'pending' && e.name === entry.name)
+        return `"${entry.name}" was asked for already (code ${e.code}).`;
+    }
+    return undefined;
+  }
 
   #entries(): Entry[] {
     return [...this.#byDigest.values()];

@@ -59,7 +59,15 @@ async function tokenRejected(call: Call): Promise<Reply> {
 
 function events(call: Call): typeof STREAMED {
   const hub = call.deps.events;
-  if (hub.full)
+  const refusal = hub.refusal(call.client);
+  if (refusal === 'client')
+    throw new HttpError(
+      429,
+      'too_many_streams_for_client',
+      'This client has as many event streams open as it may; close one and retry.',
+      { headers: { 'retry-after': '5' } },
+    );
+  if (refusal === 'total')
     throw new HttpError(503, 'too_many_streams', 'Too many event streams are open; close one and retry.', {
       headers: { 'retry-after': '5' },
     });

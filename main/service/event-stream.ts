@@ -9,8 +9,8 @@
  * A new stream first gets `retry:` and one `state` event per account it may see (a snapshot),
  * then live events; a comment line every `heartbeatMs` keeps proxies and dead-peer detection
  * honest. The hub subscribes to the broker once and fans out to every stream, filtered by the
- * client's accounts; streams are bounded in number and in unsent bytes (a consumer that stops
- * reading is dropped).
+ * client's accounts; streams are bounded in number (in total, and per client so that one client
+ * cannot take every slot) and in unsent bytes (a consumer that stops reading is dropped).
  */
 import type { ServerResponse } from 'node:http';
 import type { AccountStateEvent, Broker } from '../core/broker.js';
@@ -23,6 +23,8 @@ import { ClientRegistry, type Client } from './client-registry.js';
 export interface EventHubOptions {
   readonly heartbeatMs: number;
   readonly maxStreams: number;
+  /** Streams one client (the admin counts as one) may hold at once. */
+  readonly maxStreamsPerClient: number;
   /** Unsent bytes after which a stream is closed. */
   readonly maxBufferedBytes: number;
   /** Suggested reconnect delay sent as `retry:`. */
@@ -41,6 +43,8 @@ export class EventHub {
   readonly #options: EventHubOptions;
   readonly #now: () => number;
   readonly #streams = new Set<Stream>();
+  /** Open streams per client name ('' for the admin). */
+  readonly #perClient = new Map<string, number>();
   #heartbeat: NodeJS.Timeout | undefined;
   readonly #unsubscribe: () => void;
 
@@ -70,9 +74,18 @@ export class EventHub {
     return this.#streams.size >= this.#options.maxStreams;
   }
 
-  /** Starts a stream on `res` (the caller checked `full` and authenticated the caller). */
+  /** Why `client` may not open another stream now: its own cap, the total, or nothing (undefined). */
+  refusal(client: Client | undefined): 'client' | 'total' | undefined {
+    if ((this.#perClient.get(keyOf(client)) ?? 0) >= this.#options.maxStreamsPerClient) return 'client';
+    if (this.full) return 'total';
+    return undefined;
+  }
+
+  /** Starts a stream on `res` (the caller checked `refusal` and authenticated the caller). */
   open(res: ServerResponse, client: Client | undefined): void {
     const stream: Stream = { res, client };
+    const key = keyOf(client);
+    this.#perClient.set(key, (this.#perClient.get(key) ?? 0) + 1);
     // Long-lived by design: no idle timeout on this socket (heartbeats detect dead peers).
     res.socket?.setTimeout(0);
     res.writeHead(200, {
@@ -107,6 +120,7 @@ export class EventHub {
     this.#unsubscribe();
     for (const stream of this.#streams) stream.res.end();
     this.#streams.clear();
+    this.#perClient.clear();
     this.#stopHeartbeat();
   }
 
@@ -163,7 +177,11 @@ export class EventHub {
   }
 
   #drop(stream: Stream): void {
-    this.#streams.delete(stream);
+    if (!this.#streams.delete(stream)) return;
+    const key = keyOf(stream.client);
+    const left = (this.#perClient.get(key) ?? 1) - 1;
+    if (left > 0) this.#perClient.set(key, left);
+    else this.#perClient.delete(key);
     if (this.#streams.size === 0) this.#stopHeartbeat();
   }
 
@@ -172,6 +190,8 @@ export class EventHub {
     this.#heartbeat = undefined;
   }
 }
+
+const keyOf = (client: Client | undefined): string => (client ? `client:${client.name}` : 'admin');
 
 function frame(event: string, data: unknown): string {
   return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;

@@ -140,6 +140,40 @@ describe('token service: GET /v1/events', () => {
     again.close();
   });
 
+  it('caps the streams of one client (429, Retry-After) without touching the others', async () => {
+    const own = await startRig({ limits: { maxEventStreams: 10, maxEventStreamsPerClient: 2 } });
+    const greedy = await own.addClient('greedy', ['main']);
+    const other = await own.addClient('other', ['main']);
+    const open: { close(): void }[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const s = await openEvents(own.target, greedy);
+        assert.equal(s.status, 200);
+        open.push(s);
+      }
+      const third = await call(own.target, '/v1/events', { bearer: greedy });
+      assert.equal(third.status, 429, third.text);
+      assert.equal(third.json.error.code, 'too_many_streams_for_client');
+      assert.ok(Number(third.headers['retry-after']) > 0);
+      for (const bearer of [other, other, own.adminToken, own.adminToken]) {
+        const s = await openEvents(own.target, bearer);
+        assert.equal(s.status, 200, 'other clients and the admin keep their own share');
+        open.push(s);
+      }
+      const adminThird = await call(own.target, '/v1/events', { bearer: own.adminToken });
+      assert.equal(adminThird.status, 429, 'the admin counts as one client too');
+      // One of greedy's streams ends: it may open one again.
+      open.shift()!.close();
+      await sleep(50);
+      const again = await openEvents(own.target, greedy);
+      assert.equal(again.status, 200);
+      open.push(again);
+    } finally {
+      for (const s of open) s.close();
+      await own.stop();
+    }
+  });
+
   it('stays open longer than the request and idle timeouts', async () => {
     const quick = await startRig({
       limits: {

@@ -258,6 +258,7 @@ describe('token service: bounded connections', () => {
         (e: NodeJS.ErrnoException) => e.code,
       );
       assert.notEqual(third, 200, 'a third connection is not served');
+      assert.equal(third, 503, 'it is told so (503 with Retry-After), not reset');
       for (const s of held) s.destroy();
       await sleep(50);
       assert.equal((await call(rig.target, '/v1/accounts/main/token', { bearer: secret })).status, 200);

@@ -2,21 +2,24 @@ import assert from 'node:assert/strict';
 import { Agent } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { call, type CallResult } from './testing/http-client.js';
+import { call, type CallResult, type Target } from './testing/http-client.js';
 import { startRig, type Rig } from './testing/service-rig.js';
 
 const HERD = 1000;
 
-describe('token service: a herd on an expired access token', () => {
+describe('token service: a herd on an expired access token (shipped limits)', () => {
   let rig: Rig;
   let secret: string;
+  let tcp: Target;
   before(async () => {
-    rig = await startRig({ limits: { maxConnections: HERD + 50 } });
+    // The shipped limits: no raised bound for the test.
+    rig = await startRig({ listen: '127.0.0.1:0' });
+    tcp = { host: '127.0.0.1', port: Number(rig.service.tcpAddress!.split(':')[1]) };
     secret = await rig.addClient('herd', ['main']);
   });
   after(() => rig.stop());
 
-  it(`${HERD} concurrent token requests cause exactly one upstream refresh`, async () => {
+  it(`${HERD} concurrent token requests on the socket and ${HERD} on TCP, each its own connection, cause exactly one upstream refresh`, async () => {
     const before = rig.auth.refreshCalls;
     const old = (await rig.broker.getAccessToken('main')).accessToken.reveal();
     rig.auth.hold();
@@ -30,7 +33,7 @@ describe('token service: a herd on an expired access token', () => {
       arrived += 1;
       return real(account);
     };
-    const agent = new Agent({ keepAlive: true, maxSockets: HERD });
+    const agents = [rig.target, tcp].map(() => new Agent({ keepAlive: true, maxSockets: HERD }));
     try {
       // Connections open in waves of 100, each once the previous one has reached the broker: a
       // burst of 1000 connects overflows the listen backlog (EAGAIN on a Unix socket). All of
@@ -38,10 +41,13 @@ describe('token service: a herd on an expired access token', () => {
       const requests: Promise<CallResult>[] = [];
       for (let wave = 1; wave <= HERD / 100; wave++) {
         for (let i = 0; i < 100; i++)
-          requests.push(call(rig.target, '/v1/accounts/main/token', { bearer: secret, agent }));
-        for (let i = 0; i < 500 && arrived < wave * 100; i++) await sleep(5);
+          for (const [n, target] of [rig.target, tcp].entries())
+            requests.push(call(target, '/v1/accounts/main/token', { bearer: secret, agent: agents[n] }));
+        for (let i = 0; i < 500 && arrived < wave * 200; i++) await sleep(5);
       }
-      assert.equal(arrived, HERD, 'all requests wait in the service at the same time');
+      assert.equal(arrived, 2 * HERD, 'all requests wait in the service at the same time');
+      for (const agent of agents)
+        assert.equal(Object.values(agent.sockets).flat().length, HERD, 'each request on its own connection');
       rig.auth.release();
       const answers = await Promise.all(requests);
 
@@ -55,7 +61,7 @@ describe('token service: a herd on an expired access token', () => {
       assert.equal(tokens.size, 1, 'everyone got the same new token');
       assert.ok(!tokens.has(old));
     } finally {
-      agent.destroy();
+      for (const agent of agents) agent.destroy();
       rig.broker.getAccessToken = real;
     }
   });

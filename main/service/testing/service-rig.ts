@@ -15,6 +15,7 @@ import { FakeSecretStore } from '../../core/testing/fake-secret-store.js';
 import { AdminCredential } from '../admin-credential.js';
 import { ClientRegistry } from '../client-registry.js';
 import { startTokenService, type TokenService, type TokenServiceLimits } from '../token-service.js';
+import type { Route } from '../route.js';
 import { MemorySettingsStore } from './memory-settings-store.js';
 
 export interface CapturedLog extends Logger {
@@ -67,6 +68,12 @@ export interface RigOptions {
   readonly listen?: string;
   /** Where the log goes instead of the capture (benchmarks pass a silent logger). */
   readonly log?: Logger;
+  readonly extraRoutes?: (parts: {
+    broker: Broker;
+    clients: ClientRegistry;
+    clock: FakeClock;
+    log: Logger;
+  }) => readonly Route[];
 }
 
 export async function startRig(options: RigOptions = {}): Promise<Rig> {
@@ -110,6 +117,7 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
     log,
     clock,
     limits: options.limits,
+    extraRoutes: options.extraRoutes?.({ broker, clients, clock, log }),
   });
   return {
     dir,
