@@ -18,6 +18,10 @@
  * Failures use PikPak's error shape. Anything that needs a person (unknown or revoked secret,
  * account not allowed, account needing a new sign-in in the broker) is `invalid_grant` / 4126,
  * which makes AList stop (or try a sign-in, which fails the same way) instead of looping.
+ *
+ * Through the AList bridge the proxy credentials are a client secret too (`transportSecret`): they
+ * stand in when the call's own credential is missing or unknown, never over a known one, and
+ * never when the call's secret is known but may not use the account it names.
  */
 import type { Broker } from '../core/broker.js';
 import { AccountNotFoundError } from '../core/broker-errors.js';
@@ -45,6 +49,12 @@ export interface PikPakAuthCall {
   readonly query?: string | URLSearchParams | undefined;
   /** The value of an `Authorization: Bearer` header, if the caller sent one. */
   readonly bearer?: string | undefined;
+  /**
+   * A client secret the transport already checked (the AList bridge's proxy credentials): the
+   * client when the call names none, or names a secret the broker does not know (a storage that
+   * still holds a real or an old refresh token). A known secret in the call still wins.
+   */
+  readonly transportSecret?: string | undefined;
 }
 
 export interface PikPakAnswer {
@@ -137,8 +147,9 @@ async function refresh(
       `${WHO}: grant_type must be refresh_token`,
     );
   const credential = str(form.refresh_token) ?? call.bearer;
-  if (!credential) return invalidArgument('refresh_token is required (a client secret of the broker)');
-  const who = identify(credential, deps);
+  const who = identifyOrTransport(credential, call.transportSecret, deps);
+  if (who === undefined)
+    return invalidArgument('refresh_token is required (a client secret of the broker)');
   if ('status' in who) return who;
   let account = who.account;
   if (account === undefined) {
@@ -160,8 +171,8 @@ async function signIn(
   deps: PikPakCompatDeps,
 ): Promise<PikPakAnswer> {
   const credential = str(form.password) ?? call.bearer;
-  if (!credential) return invalidArgument('password is required (a client secret of the broker)');
-  const who = identify(credential, deps);
+  const who = identifyOrTransport(credential, call.transportSecret, deps);
+  if (who === undefined) return invalidArgument('password is required (a client secret of the broker)');
   if ('status' in who) return who;
   let account = who.account;
   if (account === undefined) {
@@ -190,9 +201,30 @@ async function signIn(
 }
 
 type Identified = { client: Client; secret: string; account: string | undefined };
+/** A refusal, and whether it was only that the secret is unknown (the transport's may then stand in). */
+type Refused = { refusal: PikPakAnswer; unknownSecret: boolean };
+
+/**
+ * The call's own credential, or the transport's secret when the call has none or its secret is
+ * unknown. Undefined when there is neither.
+ */
+function identifyOrTransport(
+  credential: string | undefined,
+  transportSecret: string | undefined,
+  deps: PikPakCompatDeps,
+): Identified | PikPakAnswer | undefined {
+  const own = credential === undefined ? undefined : identify(credential, deps);
+  if (own !== undefined && !('refusal' in own)) return own;
+  if (own !== undefined && !own.unknownSecret) return own.refusal;
+  if (transportSecret !== undefined) {
+    const viaTransport = identify(transportSecret, deps);
+    if (!('refusal' in viaTransport)) return { ...viaTransport, account: undefined };
+  }
+  return own?.refusal;
+}
 
 /** `<secret>` or `<secret>.<account>` → the client, or the PikPak-shaped refusal. */
-function identify(credential: string, deps: PikPakCompatDeps): Identified | PikPakAnswer {
+function identify(credential: string, deps: PikPakCompatDeps): Identified | Refused {
   const dot = credential.indexOf('.');
   const secret = dot === -1 ? credential : credential.slice(0, dot);
   const account = dot === -1 ? undefined : credential.slice(dot + 1);
@@ -200,15 +232,24 @@ function identify(credential: string, deps: PikPakCompatDeps): Identified | PikP
   const client = deps.clients.authenticateDigest(digest);
   if (!client) {
     if (deps.isAdmin?.(digest))
-      return invalidGrant(
-        'the admin credential is not accepted here; create a client: pikpak-token-broker clients add',
-      );
-    return invalidGrant(
-      'unknown or revoked client secret; create a client (pikpak-token-broker clients add) and use its secret as the refresh token or password',
-    );
+      return {
+        unknownSecret: false,
+        refusal: invalidGrant(
+          'the admin credential is not accepted here; create a client: pikpak-token-broker clients add',
+        ),
+      };
+    return {
+      unknownSecret: true,
+      refusal: invalidGrant(
+        'unknown or revoked client secret; create a client (pikpak-token-broker clients add) and use its secret as the refresh token or password',
+      ),
+    };
   }
   if (account !== undefined && !ClientRegistry.allows(client, account))
-    return invalidGrant(`client "${client.name}" may not use account "${account.slice(0, 64)}"`);
+    return {
+      unknownSecret: false,
+      refusal: invalidGrant(`client "${client.name}" may not use account "${account.slice(0, 64)}"`),
+    };
   return { client, secret, account };
 }
 
