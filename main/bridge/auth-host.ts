@@ -3,8 +3,8 @@
  * PikPak's auth host, or a plain-HTTP proxy request):
  * - `POST /v1/auth/token` and `POST /v1/auth/signin` on an auth host are answered from the broker by
  *   the token service's own `answerPikPakAuthCall`: the client secret stands in for the refresh
- *   token or the password (or, when the body has none the broker knows, the proxy credentials'
- *   secret does), and neither the secret nor the call ever reaches PikPak;
+ *   token or the password (or, when the call carries neither, the proxy credentials' secret
+ *   does), and neither the secret nor the call ever reaches PikPak;
  * - those paths written any other way are refused (classifyAuthPath), never forwarded;
  * - every other request is forwarded upstream unchanged (method, path, query, end-to-end headers
  *   including Host, body) and PikPak's answer is streamed back unchanged.
@@ -90,7 +90,7 @@ export async function answerFromBroker(
   res: ServerResponse,
   where: { host: string; pathAndQuery: string; pathname: string },
   deps: AuthHostDeps,
-  /** The proxy credentials' client secret: the client when the call's own secret is missing or unknown. */
+  /** The proxy credentials' client secret: the client when the call carries no credential of its own. */
   proxySecret?: Secret,
 ): Promise<void> {
   deps.count('answered');

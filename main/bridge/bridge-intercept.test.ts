@@ -86,17 +86,19 @@ describe('bridge: CONNECT to PikPak’s auth hosts is intercepted', () => {
     assert.equal(rig.service.auth.signInCalls, 1, 'only the rig’s own sign-in: AList’s went nowhere');
   });
 
-  it('takes the proxy credentials as the client when the body’s secret is missing or unknown', async () => {
+  it('takes the proxy credentials as the client when the call carries no credential of its own', async () => {
     const second = await rig.service.addClient('second', ['main']);
-    for (const refreshToken of ['a-real-pikpak-refresh-token', 'pkb_not-a-real-secret', undefined]) {
-      const res = await httpsThrough(rig.bridge.port, {
+    const call = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+      httpsThrough(rig.bridge.port, {
         proxySecret: second,
         host: 'user.mypikpak.net',
-        path: TOKEN_PATH,
+        path,
         ca: rig.ca.certPem,
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ grant_type: 'refresh_token', refresh_token: refreshToken }),
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
       });
+    for (const refreshToken of [undefined, '']) {
+      const res = await call(TOKEN_PATH, { grant_type: 'refresh_token', refresh_token: refreshToken });
       assert.equal(res.status, 200, `${refreshToken}: ${res.body.toString()}`);
       assert.equal((res.json as { access_token: string }).access_token, await current());
       assert.equal(
@@ -105,27 +107,32 @@ describe('bridge: CONNECT to PikPak’s auth hosts is intercepted', () => {
         'the proxy client’s surrogate',
       );
     }
-    // A secret the broker knows in the body still wins over the proxy credentials.
-    const own = await httpsThrough(rig.bridge.port, {
-      proxySecret: second,
-      host: 'user.mypikpak.net',
-      path: TOKEN_PATH,
-      ca: rig.ca.certPem,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ grant_type: 'refresh_token', refresh_token: rig.secret }),
-    });
-    assert.equal((own.json as { refresh_token: string }).refresh_token, `${rig.secret}.main`);
-    // Sign-in with a password AList still holds (not a broker secret): the proxy client signs in.
-    const signin = await through('user.mypikpak.net', `/v1/auth/signin?client_id=${android.clientId}`, {
+    const signin = await call(`/v1/auth/signin?client_id=${android.clientId}`, {
       username: 'user@example.com',
-      password: 'the-real-pikpak-password',
+      password: '',
     });
     assert.equal(signin.status, 200, signin.body.toString());
+    // A credential in the call decides: a known one wins, a wrong one is refused as before.
+    const own = await call(TOKEN_PATH, { grant_type: 'refresh_token', refresh_token: rig.secret });
+    assert.equal((own.json as { refresh_token: string }).refresh_token, `${rig.secret}.main`);
+    const bearer = await call(
+      TOKEN_PATH,
+      { grant_type: 'refresh_token' },
+      { authorization: `Bearer ${rig.secret}` },
+    );
+    assert.equal((bearer.json as { refresh_token: string }).refresh_token, `${rig.secret}.main`);
+    const wrong = await call(TOKEN_PATH, {
+      grant_type: 'refresh_token',
+      refresh_token: 'a-real-pikpak-refresh-token',
+    });
+    assert.equal(wrong.status, 400);
+    assert.equal((wrong.json as { error_code: number }).error_code, 4126);
     await rig.service.clients.revoke('second');
   });
 
-  it('refuses in PikPak’s own error shape (4126) what the proxy credentials must not paper over', async () => {
+  it('refuses an unknown secret in PikPak’s own error shape (4126), and what the proxy credentials must not paper over', async () => {
     for (const refreshToken of [
+      'pkb_not-a-real-secret',
       `${rig.secret}.other-account`, // a known client, an account it may not use
       rig.service.adminToken, // the admin credential never lands in AList
     ]) {

@@ -20,8 +20,8 @@
  * which makes AList stop (or try a sign-in, which fails the same way) instead of looping.
  *
  * Through the AList bridge the proxy credentials are a client secret too (`transportSecret`): they
- * stand in when the call's own credential is missing or unknown, never over a known one, and
- * never when the call's secret is known but may not use the account it names.
+ * stand in when the call carries no credential of its own; a wrong one in the call is still
+ * refused (invalid_grant), so a storage holding a stale secret is told so instead of papered over.
  */
 import type { Broker } from '../core/broker.js';
 import { AccountNotFoundError } from '../core/broker-errors.js';
@@ -51,8 +51,8 @@ export interface PikPakAuthCall {
   readonly bearer?: string | undefined;
   /**
    * A client secret the transport already checked (the AList bridge's proxy credentials): the
-   * client when the call names none, or names a secret the broker does not know (a storage that
-   * still holds a real or an old refresh token). A known secret in the call still wins.
+   * client when the call carries no credential of its own (an empty refresh token or password).
+   * A credential in the call always decides, and a wrong one is refused as before.
    */
   readonly transportSecret?: string | undefined;
 }
@@ -148,8 +148,7 @@ async function refresh(
     );
   const credential = str(form.refresh_token) ?? call.bearer;
   const who = identifyOrTransport(credential, call.transportSecret, deps);
-  if (who === undefined)
-    return invalidArgument('refresh_token is required (a client secret of the broker)');
+  if (who === undefined) return invalidArgument('refresh_token is required (a client secret of the broker)');
   if ('status' in who) return who;
   let account = who.account;
   if (account === undefined) {
@@ -201,30 +200,24 @@ async function signIn(
 }
 
 type Identified = { client: Client; secret: string; account: string | undefined };
-/** A refusal, and whether it was only that the secret is unknown (the transport's may then stand in). */
-type Refused = { refusal: PikPakAnswer; unknownSecret: boolean };
 
 /**
- * The call's own credential, or the transport's secret when the call has none or its secret is
- * unknown. Undefined when there is neither.
+ * The call's own credential when it has one (a wrong one is refused, never papered over), else the
+ * transport's secret. Undefined when there is neither.
  */
 function identifyOrTransport(
   credential: string | undefined,
   transportSecret: string | undefined,
   deps: PikPakCompatDeps,
 ): Identified | PikPakAnswer | undefined {
-  const own = credential === undefined ? undefined : identify(credential, deps);
-  if (own !== undefined && !('refusal' in own)) return own;
-  if (own !== undefined && !own.unknownSecret) return own.refusal;
-  if (transportSecret !== undefined) {
-    const viaTransport = identify(transportSecret, deps);
-    if (!('refusal' in viaTransport)) return { ...viaTransport, account: undefined };
-  }
-  return own?.refusal;
+  if (credential !== undefined) return identify(credential, deps);
+  if (transportSecret === undefined) return undefined;
+  const viaTransport = identify(transportSecret, deps);
+  return 'status' in viaTransport ? viaTransport : { ...viaTransport, account: undefined };
 }
 
 /** `<secret>` or `<secret>.<account>` → the client, or the PikPak-shaped refusal. */
-function identify(credential: string, deps: PikPakCompatDeps): Identified | Refused {
+function identify(credential: string, deps: PikPakCompatDeps): Identified | PikPakAnswer {
   const dot = credential.indexOf('.');
   const secret = dot === -1 ? credential : credential.slice(0, dot);
   const account = dot === -1 ? undefined : credential.slice(dot + 1);
@@ -232,24 +225,15 @@ function identify(credential: string, deps: PikPakCompatDeps): Identified | Refu
   const client = deps.clients.authenticateDigest(digest);
   if (!client) {
     if (deps.isAdmin?.(digest))
-      return {
-        unknownSecret: false,
-        refusal: invalidGrant(
-          'the admin credential is not accepted here; create a client: pikpak-token-broker clients add',
-        ),
-      };
-    return {
-      unknownSecret: true,
-      refusal: invalidGrant(
-        'unknown or revoked client secret; create a client (pikpak-token-broker clients add) and use its secret as the refresh token or password',
-      ),
-    };
+      return invalidGrant(
+        'the admin credential is not accepted here; create a client: pikpak-token-broker clients add',
+      );
+    return invalidGrant(
+      'unknown or revoked client secret; create a client (pikpak-token-broker clients add) and use its secret as the refresh token or password',
+    );
   }
   if (account !== undefined && !ClientRegistry.allows(client, account))
-    return {
-      unknownSecret: false,
-      refusal: invalidGrant(`client "${client.name}" may not use account "${account.slice(0, 64)}"`),
-    };
+    return invalidGrant(`client "${client.name}" may not use account "${account.slice(0, 64)}"`);
   return { client, secret, account };
 }
 
