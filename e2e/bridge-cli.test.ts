@@ -141,6 +141,7 @@ describe('`pikpak-token-broker bridge` with a real keychain', { skip }, () => {
     const ca = await readFile(join(dataDir, 'bridge-ca.pem'), 'utf8');
     const upstreamTokenCalls = emulator.stats().requests.token ?? 0;
     const token = await httpsThrough(bridgePort, {
+      proxySecret: secret,
       host: 'user.mypikpak.net',
       path: `/v1/auth/token?client_id=${PRESETS.android.clientId}`,
       ca,
@@ -155,6 +156,7 @@ describe('`pikpak-token-broker bridge` with a real keychain', { skip }, () => {
     assert.equal(token.status, 200, token.body.toString());
     const { access_token: accessToken } = token.json as { access_token: string };
     const about = await httpsThrough(bridgePort, {
+      proxySecret: secret,
       host: 'api-drive.mypikpak.net',
       path: '/drive/v1/about',
       ca: emulator.caCertPem!,
@@ -188,8 +190,13 @@ describe('`pikpak-token-broker bridge` with a real keychain', { skip }, () => {
     assert.equal(out.storage.device_id, settings.accounts[0]!.deviceId);
     assert.equal(out.storage.refresh_token_method, 'http');
     assert.match(out.storage.refresh_token!, /^pkb_[A-Za-z0-9_-]{43}\.main$/);
-    assert.equal(out.environment.HTTPS_PROXY, 'http://127.0.0.1:5288');
+    // The proxy URL as AList gets it: the same client secret as the proxy password.
+    const proxy = new URL(out.environment.HTTPS_PROXY!);
+    assert.equal(`${proxy.protocol}//${proxy.host}`, 'http://127.0.0.1:5288');
+    assert.equal(proxy.username, 'alist');
+    assert.equal(`${proxy.password}.main`, out.storage.refresh_token);
     const token = await httpsThrough(bridgePort, {
+      proxySecret: decodeURIComponent(proxy.password),
       host: 'user.mypikpak.com',
       path: '/v1/auth/token',
       ca: await readFile(join(dataDir, 'bridge-ca.pem'), 'utf8'),

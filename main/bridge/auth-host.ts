@@ -49,7 +49,15 @@ export type PathVerdict = 'answer' | 'refuse' | 'forward';
 export function classifyAuthPath(target: string): PathVerdict {
   const path = rawPathOf(target);
   if (ANSWERED.has(path)) return 'answer';
-  return ANSWERED.has(loosePath(path)) ? 'refuse' : 'forward';
+  // A forward sends the path as the URL parser resolves it (`//h/v1/auth/token` is `/v1/auth/token`
+  // to it): that form may not be a token path either.
+  let resolved = path;
+  try {
+    resolved = new URL(target, 'http://placeholder.invalid').pathname;
+  } catch {
+    // nothing will be forwarded: the caller refuses a target no URL parser accepts
+  }
+  return ANSWERED.has(loosePath(path)) || ANSWERED.has(loosePath(resolved)) ? 'refuse' : 'forward';
 }
 
 /** The path of a request target as sent: origin-form, or absolute-form without scheme and authority. */

@@ -251,6 +251,8 @@ describe('bridge: forwarding is unchanged', () => {
   const ODD_TOKEN_PATHS = [
     '/v1/auth/token;x',
     '/v1/auth/token;jsessionid=1?client_id=x',
+    '//user.mypikpak.net/v1/auth/token',
+    '//x/v1/auth/signin',
     '/v1/auth;x/token',
     '/v1/auth/signin;x',
     '/v1/auth/%74oken',
