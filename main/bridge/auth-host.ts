@@ -76,6 +76,7 @@ export function loosePath(path: string): string {
   const segments: string[] = [];
   for (const raw of decoded.replace(/\\/g, '/').toLowerCase().split('/')) {
     // `;` parameters, and control characters and spaces some servers ignore.
+    // eslint-disable-next-line no-control-regex
     const bare = raw.replace(/;.*$/s, '').replace(/[\u0000-\u0020\u007f]+/g, '');
     // `token.` is `token` to some servers (and file systems); `.` and `..` are segments of their own.
     const segment = /^\.+$/.test(bare) ? bare : bare.replace(/\.+$/, '');
