@@ -10,7 +10,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { httpsThrough } from '../main/bridge/testing/proxy-client.js';
+import { httpThrough, httpsThrough, rawConnect, readToEnd } from '../main/bridge/testing/proxy-client.js';
 import { PRESETS } from '../main/pikpak/protocol.js';
 import { startEmulator, type Emulator } from './emulator/server.js';
 import { collect, runCli, spawnCli, waitFor, type CliResult } from './support/cli-process.js';
@@ -170,6 +170,28 @@ describe('`pikpak-token-broker bridge` with a real keychain', { skip }, () => {
     );
     assert.ok(!stderr.includes(secret), 'the client secret in the log');
     assert.match(stderr, /"msg":"bridge: answering from the broker"/);
+  });
+
+  it('refuses CONNECT and absolute-form requests without valid proxy credentials with 407, to PikPak and anywhere else', async () => {
+    const wrong = 'pkb_not-a-client-secret';
+    for (const secret of [undefined, wrong])
+      for (const target of [
+        'user.mypikpak.net:443',
+        'api-drive.mypikpak.net:443',
+        `127.0.0.1:${bridgePort}`,
+      ]) {
+        const answer = await rawConnect(bridgePort, target, secret);
+        const rest = (await readToEnd(answer.socket, answer.rest)).toString();
+        assert.equal(answer.status, 407, `${target}: ${answer.head}`);
+        assert.match(answer.head, /\r\nProxy-Authenticate: Basic realm="pikpak-token-broker"/);
+        assert.match(rest, /HTTPS_PROXY=http:\/\/alist:SECRET@/);
+      }
+    for (const url of [`http://user.mypikpak.net/v1/auth/token`, `${emulator.url}/drive/v1/about`]) {
+      const res = await httpThrough(bridgePort, url, { proxySecret: undefined, body: '{}' });
+      assert.equal(res.status, 407, url);
+      assert.equal(res.headers['proxy-authenticate'], 'Basic realm="pikpak-token-broker"');
+    }
+    assert.doesNotMatch(stderr, /"msg":"bridge: tunnel"[^\n]*"host":"127\.0\.0\.1/, 'dialled nothing');
   });
 
   it('`alist setup --new-client` fills in a working secret and the broker’s device id', async () => {
