@@ -14,6 +14,7 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { pathToFileURL } from 'node:url';
 import type { Duplex } from 'node:stream';
 import { startBridgeRig } from '../main/bridge/testing/bridge-rig.js';
+import { proxyAuthorization } from '../main/bridge/testing/proxy-client.js';
 import { PRESETS } from '../main/pikpak/protocol.js';
 
 export interface LatencyStats {
@@ -52,8 +53,9 @@ export async function benchBridge(
   const emulatorCa = rig.emulator.caCertPem!;
   const emulatorPort = rig.emulatorHttpsPort;
   const direct = new HttpsAgent({ keepAlive: true, maxSockets: 1, ca: emulatorCa });
-  const tunnelToDrive = new TunnelAgent(rig.bridge.port, emulatorCa);
-  const tunnelToAuth = new TunnelAgent(rig.bridge.port, rig.ca.certPem);
+  // With proxy credentials, as AList's HTTPS_PROXY=http://alist:SECRET@… sends them.
+  const tunnelToDrive = new TunnelAgent(rig.bridge.port, emulatorCa, rig.secret);
+  const tunnelToAuth = new TunnelAgent(rig.bridge.port, rig.ca.certPem, rig.secret);
   const body = JSON.stringify({
     client_id: PRESETS.android.clientId,
     client_secret: PRESETS.android.clientSecret,
@@ -106,15 +108,20 @@ export async function benchBridge(
   }
 }
 
-/** An HTTPS agent whose connections go through the bridge with CONNECT, as Go's HTTPS_PROXY does. */
+/**
+ * An HTTPS agent whose connections go through the bridge with CONNECT and proxy credentials, as
+ * Go's HTTPS_PROXY=http://alist:SECRET@… does.
+ */
 class TunnelAgent extends HttpsAgent {
   readonly #proxyPort: number;
   readonly #ca: string;
+  readonly #proxyAuthorization: string;
 
-  constructor(proxyPort: number, ca: string) {
+  constructor(proxyPort: number, ca: string, proxySecret: string) {
     super({ keepAlive: true, maxSockets: 1 });
     this.#proxyPort = proxyPort;
     this.#ca = ca;
+    this.#proxyAuthorization = proxyAuthorization(proxySecret);
   }
 
   override createConnection(
@@ -126,7 +133,8 @@ class TunnelAgent extends HttpsAgent {
     socket.setNoDelay(true);
     socket.once('error', (error) => callback(error));
     socket.write(
-      `CONNECT ${host}:${options.port ?? 443} HTTP/1.1\r\nHost: ${host}:${options.port ?? 443}\r\n\r\n`,
+      `CONNECT ${host}:${options.port ?? 443} HTTP/1.1\r\nHost: ${host}:${options.port ?? 443}\r\n` +
+        `Proxy-Authorization: ${this.#proxyAuthorization}\r\n\r\n`,
     );
     let head = Buffer.alloc(0);
     const onData = (chunk: Buffer): void => {
@@ -134,7 +142,8 @@ class TunnelAgent extends HttpsAgent {
       const end = head.indexOf('\r\n\r\n');
       if (end === -1) return;
       socket.off('data', onData);
-      if (!head.subarray(0, 12).toString().includes(' 200')) return callback(new Error('CONNECT refused'));
+      if (!head.subarray(0, 12).toString().includes(' 200'))
+        return callback(new Error(`CONNECT refused: ${head.subarray(0, 40).toString('latin1')}`));
       const tls: TLSSocket = tlsConnect({ socket, servername: host, ca: this.#ca });
       tls.once('secureConnect', () => callback(null, tls));
       tls.once('error', (error) => callback(error));

@@ -4,8 +4,9 @@
  * oauth2; e2e/alist-go) runs as several storages of ONE account against the PikPak emulator over
  * HTTPS at access-token TTL 1 s:
  *   1. without the bridge (their own copies of the real refresh token): invalid_grant — the bug;
- *   2. through HTTPS_PROXY = the bridge, with the broker client secret as refresh token: at least
- *      200 refresh-token rotations and not one invalid_grant.
+ *   2. through HTTPS_PROXY = the bridge, with the broker client secret as refresh token and as the
+ *      proxy password (`http://alist:SECRET@…`): at least 200 refresh-token rotations and not one
+ *      invalid_grant; without proxy credentials (or with wrong ones) every storage gets 407.
  * The Go program is built in GOPATH mode from Debian's packages (golang-go,
  * golang-golang-x-oauth2-dev, golang-github-go-resty-resty-dev; .ci/run installs them). Without
  * `go` the suite is skipped and says so; anything else missing fails it.
@@ -59,6 +60,8 @@ interface GoCounters {
 
 interface GoStorage {
   readonly child: ChildProcess;
+  /** Resolves when the program exits by itself (a failed init) or after stop(). */
+  readonly exited: Promise<void>;
   /** Closes stdin (the program's stop signal) and resolves its counters. */
   stop(): Promise<GoCounters>;
 }
@@ -96,6 +99,7 @@ describe(
       const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
       return {
         child,
+        exited,
         stop: async () => {
           child.stdin!.end();
           const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
@@ -222,7 +226,76 @@ describe(
             '-device-id',
             deviceId,
           ];
-          const proxy = bridge.proxyUrl;
+          // AList's HTTPS_PROXY: the client secret as the proxy password.
+          const withCredentials = (password: string): string => {
+            const url = new URL(bridge!.proxyUrl);
+            url.username = 'alist';
+            url.password = password;
+            return url.href.replace(/\/$/, '');
+          };
+          const proxy = withCredentials(secret);
+
+          // First, without valid proxy credentials: every code path fails at the proxy (407) and
+          // the bridge answers, dials and forwards nothing.
+          const statsBefore = bridge.stats();
+          const refusedStorages = [
+            { name: 'no-credentials-http', method: 'http', env: { HTTPS_PROXY: bridge.proxyUrl } },
+            {
+              name: 'no-credentials-oauth2',
+              method: 'oauth2',
+              env: { HTTPS_PROXY: bridge.proxyUrl, SSL_CERT_FILE: bundle },
+            },
+            {
+              name: 'wrong-credentials-http',
+              method: 'http',
+              env: { HTTPS_PROXY: withCredentials('pkb_not-a-client-secret') },
+            },
+          ].map((r) =>
+            runStorage(
+              [
+                '-name',
+                r.name,
+                '-method',
+                r.method,
+                '-refresh-token',
+                r.method === 'oauth2' ? secret : `${secret}.main`,
+                ...storage,
+              ],
+              r.env,
+            ),
+          );
+          // They stop by themselves when init fails; one that does not is stopped after a minute.
+          const refused = await Promise.all(
+            refusedStorages.map(async (r) => {
+              await Promise.race([r.exited, new Promise((resolve) => setTimeout(resolve, 60_000))]);
+              return r.stop();
+            }),
+          );
+          const statsAfter = bridge.stats();
+          console.log(`without proxy credentials: ${JSON.stringify(refused)}`);
+          for (const r of refused) {
+            assert.match(
+              r.initError ?? '',
+              /Proxy Authentication Required/,
+              `${r.name}: ${JSON.stringify(r)}`,
+            );
+            assert.equal(r.refreshes, r.refreshFailures, `${r.name}: every refresh it tried failed`);
+            assert.equal(r.invalidGrants, 0, `${r.name}: refused at the proxy, not by a token answer`);
+            assert.equal(r.driveOk, 0, r.name);
+          }
+          assert.ok(
+            statsAfter.unauthorized - statsBefore.unauthorized >= refused.length,
+            'the bridge answered 407',
+          );
+          assert.equal(
+            statsAfter.answered,
+            statsBefore.answered,
+            'no token call answered without credentials',
+          );
+          assert.equal(statsAfter.intercepted, statsBefore.intercepted, 'no TLS terminated');
+          assert.equal(statsAfter.tunnels, statsBefore.tunnels, 'nothing dialled');
+          assert.equal(statsAfter.forwarded, statsBefore.forwarded, 'nothing forwarded');
+
           const storages = [
             // AList's defaults: http method, TLS not verified, PikPak's .net hosts.
             runStorage(

@@ -70,7 +70,7 @@ describe('alist setup and alist scan (CLI)', () => {
     assert.equal(flag.code, 0, flag.stderr);
     assert.match(flag.stdout, new RegExp(`device_id +${DEVICE}`));
     assert.match(flag.stdout, /refresh_token +pkb_fromflag\.main/);
-    assert.match(flag.stdout, /HTTPS_PROXY=http:\/\/127\.0\.0\.1:5288/);
+    assert.match(flag.stdout, /HTTPS_PROXY=http:\/\/alist:pkb_fromflag@127\.0\.0\.1:5288/);
     const other = await runCli([
       'alist',
       'setup',
@@ -85,7 +85,7 @@ describe('alist setup and alist scan (CLI)', () => {
     ]);
     assert.equal(other.code, 0, other.stderr);
     assert.match(other.stdout, /password +pkb_other\.main/);
-    assert.match(other.stdout, /HTTPS_PROXY=http:\/\/127\.0\.0\.1:6000/);
+    assert.match(other.stdout, /HTTPS_PROXY=http:\/\/alist:pkb_other@127\.0\.0\.1:6000/);
     assert.match(other.stdout, /SSL_CERT_FILE=/);
   });
 

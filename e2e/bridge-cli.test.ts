@@ -10,7 +10,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { httpsThrough } from '../main/bridge/testing/proxy-client.js';
+import { httpThrough, httpsThrough, rawConnect, readToEnd } from '../main/bridge/testing/proxy-client.js';
 import { PRESETS } from '../main/pikpak/protocol.js';
 import { startEmulator, type Emulator } from './emulator/server.js';
 import { collect, runCli, spawnCli, waitFor, type CliResult } from './support/cli-process.js';
@@ -141,6 +141,7 @@ describe('`pikpak-token-broker bridge` with a real keychain', { skip }, () => {
     const ca = await readFile(join(dataDir, 'bridge-ca.pem'), 'utf8');
     const upstreamTokenCalls = emulator.stats().requests.token ?? 0;
     const token = await httpsThrough(bridgePort, {
+      proxySecret: secret,
       host: 'user.mypikpak.net',
       path: `/v1/auth/token?client_id=${PRESETS.android.clientId}`,
       ca,
@@ -155,6 +156,7 @@ describe('`pikpak-token-broker bridge` with a real keychain', { skip }, () => {
     assert.equal(token.status, 200, token.body.toString());
     const { access_token: accessToken } = token.json as { access_token: string };
     const about = await httpsThrough(bridgePort, {
+      proxySecret: secret,
       host: 'api-drive.mypikpak.net',
       path: '/drive/v1/about',
       ca: emulator.caCertPem!,
@@ -168,6 +170,28 @@ describe('`pikpak-token-broker bridge` with a real keychain', { skip }, () => {
     );
     assert.ok(!stderr.includes(secret), 'the client secret in the log');
     assert.match(stderr, /"msg":"bridge: answering from the broker"/);
+  });
+
+  it('refuses CONNECT and absolute-form requests without valid proxy credentials with 407, to PikPak and anywhere else', async () => {
+    const wrong = 'pkb_not-a-client-secret';
+    for (const secret of [undefined, wrong])
+      for (const target of [
+        'user.mypikpak.net:443',
+        'api-drive.mypikpak.net:443',
+        `127.0.0.1:${bridgePort}`,
+      ]) {
+        const answer = await rawConnect(bridgePort, target, secret);
+        const rest = (await readToEnd(answer.socket, answer.rest)).toString();
+        assert.equal(answer.status, 407, `${target}: ${answer.head}`);
+        assert.match(answer.head, /\r\nProxy-Authenticate: Basic realm="pikpak-token-broker"/);
+        assert.match(rest, /HTTPS_PROXY=http:\/\/alist:SECRET@/);
+      }
+    for (const url of [`http://user.mypikpak.net/v1/auth/token`, `${emulator.url}/drive/v1/about`]) {
+      const res = await httpThrough(bridgePort, url, { proxySecret: undefined, body: '{}' });
+      assert.equal(res.status, 407, url);
+      assert.equal(res.headers['proxy-authenticate'], 'Basic realm="pikpak-token-broker"');
+    }
+    assert.doesNotMatch(stderr, /"msg":"bridge: tunnel"[^\n]*"host":"127\.0\.0\.1/, 'dialled nothing');
   });
 
   it('`alist setup --new-client` fills in a working secret and the broker’s device id', async () => {
@@ -188,8 +212,13 @@ describe('`pikpak-token-broker bridge` with a real keychain', { skip }, () => {
     assert.equal(out.storage.device_id, settings.accounts[0]!.deviceId);
     assert.equal(out.storage.refresh_token_method, 'http');
     assert.match(out.storage.refresh_token!, /^pkb_[A-Za-z0-9_-]{43}\.main$/);
-    assert.equal(out.environment.HTTPS_PROXY, 'http://127.0.0.1:5288');
+    // The proxy URL as AList gets it: the same client secret as the proxy password.
+    const proxy = new URL(out.environment.HTTPS_PROXY!);
+    assert.equal(`${proxy.protocol}//${proxy.host}`, 'http://127.0.0.1:5288');
+    assert.equal(proxy.username, 'alist');
+    assert.equal(`${proxy.password}.main`, out.storage.refresh_token);
     const token = await httpsThrough(bridgePort, {
+      proxySecret: decodeURIComponent(proxy.password),
       host: 'user.mypikpak.com',
       path: '/v1/auth/token',
       ca: await readFile(join(dataDir, 'bridge-ca.pem'), 'utf8'),

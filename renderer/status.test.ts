@@ -62,7 +62,10 @@ describe('status window', { skip }, () => {
       'backup-script',
     ]);
     assert.match((await page.textContent('#clients')) ?? '', /all accounts/);
-    assert.match((await page.textContent('#alist-setup')) ?? '', /HTTPS_PROXY=http:\/\/127\.0\.0\.1:5288/);
+    assert.match(
+      (await page.textContent('#alist-setup')) ?? '',
+      /HTTPS_PROXY=http:\/\/alist:<CLIENT_SECRET>@127\.0\.0\.1:5288/,
+    );
     assert.match(
       (await page.textContent('#alist-setup')) ?? '',
       /device_id +0f3a9d2b7c41e8a65d0b9e1c2f7a4d83/,

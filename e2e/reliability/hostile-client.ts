@@ -297,7 +297,12 @@ async function tunnel(
   via: Via,
   deadline: number,
 ): Promise<{ status: number; rest: Buffer } | string> {
-  const head = Buffer.from(`CONNECT ${via.connect} HTTP/1.1\r\nHost: ${via.connect}\r\n\r\n`, 'latin1');
+  const auth =
+    via.proxyAuthorization === undefined ? '' : `Proxy-Authorization: ${via.proxyAuthorization}\r\n`;
+  const head = Buffer.from(
+    `CONNECT ${via.connect} HTTP/1.1\r\nHost: ${via.connect}\r\n${auth}\r\n`,
+    'latin1',
+  );
   return new Promise((resolve) => {
     let buf = Buffer.alloc(0);
     const timer = setTimeout(

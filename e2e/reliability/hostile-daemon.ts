@@ -164,9 +164,14 @@ export async function startDaemon(session: Session, options: DaemonOptions = {})
 }
 
 /** `clients add NAME --account ACCOUNT` through the running daemon; the secret it printed. */
-export async function addClient(session: Session, socketPath: string, name: string): Promise<string> {
+export async function addClient(
+  session: Session,
+  socketPath: string,
+  name: string,
+  account = ACCOUNT,
+): Promise<string> {
   const added = await runCli(
-    ['clients', 'add', name, '--account', ACCOUNT, '--socket', socketPath, ...session.common],
+    ['clients', 'add', name, '--account', account, '--socket', socketPath, ...session.common],
     {
       env: session.env,
     },

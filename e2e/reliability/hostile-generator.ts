@@ -11,11 +11,17 @@
  *
  * Nothing generated reaches the real PikPak, even if the bridge wrongly accepted a bad target: it
  * is only ever asked to open tunnels to loopback names, to forward absolute-form requests to
- * loopback ports, or to answer PikPak's token paths itself (checked with the bridge's own
- * `isAnsweredPath`); requests inside an intercepted TLS connection only use answered paths or
+ * loopback ports, or to answer (or refuse) PikPak's token paths itself (checked with the bridge's
+ * own `classifyAuthPath`); requests inside an intercepted TLS connection only use those paths or
  * targets no URL parser accepts. (The test also checks the bridge's log for what it dialled.)
+ *
+ * Bridge cases carry proxy credentials (`proxySecret`, a client scoped to an account that does not
+ * exist: it passes the proxy check, so the cases reach the bridge's parsing and routing, and a
+ * token call that carries no credential of its own, served as that client, gets no token), except
+ * the `bridge-unauthenticated` ones, which carry none or wrong ones and must get 407.
  */
-import { isAnsweredPath } from '../../main/bridge/auth-host.js';
+import { classifyAuthPath } from '../../main/bridge/auth-host.js';
+import { proxyAuthorization } from '../../main/bridge/testing/proxy-client.js';
 
 export type Category =
   | 'request-line'
@@ -31,7 +37,8 @@ export type Category =
   | 'bridge-tunnel-loopback'
   | 'bridge-plain'
   | 'bridge-tls-garbage'
-  | 'bridge-inside-tls';
+  | 'bridge-inside-tls'
+  | 'bridge-unauthenticated';
 
 export type Target = 'socket' | 'tcp' | 'bridge';
 
@@ -57,6 +64,8 @@ export interface Via {
   readonly connect: string;
   /** Bytes sent in the same write as the CONNECT head (an optimistic client). */
   readonly withConnect?: Buffer;
+  /** The CONNECT's `Proxy-Authorization` value. */
+  readonly proxyAuthorization?: string;
   /** Do a TLS handshake inside the tunnel (with this SNI; '' for none) before the writes. */
   readonly tls?: { readonly servername: string };
 }
@@ -107,6 +116,8 @@ export interface GeneratorContext {
   readonly clientSecret: string;
   readonly adminToken: string;
   readonly revokedSecret: string;
+  /** The bridge's proxy credentials: a client secret scoped to an account that does not exist. */
+  readonly proxySecret: string;
   /** Client names that exist: no generated request may revoke them (only wrong credentials name them). */
   readonly clientNames: readonly string[];
   readonly socketPath: string;
@@ -133,6 +144,7 @@ export const DEFAULT_COUNTS: CategoryCounts = {
   'bridge-plain': 550,
   'bridge-tls-garbage': 220,
   'bridge-inside-tls': 320,
+  'bridge-unauthenticated': 300,
 };
 
 export const BODY_LIMIT = 64 * 1024;
@@ -257,6 +269,7 @@ export function generate(
     'bridge-plain': () => g.bridgePlain(),
     'bridge-tls-garbage': () => g.bridgeTlsGarbage(),
     'bridge-inside-tls': () => g.bridgeInsideTls(),
+    'bridge-unauthenticated': () => g.bridgeUnauthenticated(),
   };
   for (const category of Object.keys(counts) as Category[])
     for (let i = 0; i < counts[category]; i++) cases.push({ id: 0, category, ...makers[category]() });
@@ -1502,6 +1515,52 @@ class Generator {
     };
   }
 
+  /** The proxy credentials every bridge case but the unauthenticated ones carries. */
+  private get proxyAuth(): Header {
+    return ['Proxy-Authorization', proxyAuthorization(this.ctx.proxySecret)];
+  }
+
+  /** A tunnel or intercepted connection opened with the proxy credentials. */
+  private via(connect: string, rest: Omit<Via, 'connect' | 'proxyAuthorization'> = {}): Via {
+    return { connect, proxyAuthorization: proxyAuthorization(this.ctx.proxySecret), ...rest };
+  }
+
+  bridgeUnauthenticated(): Made {
+    const r = this.rng;
+    const ctx = this.ctx;
+    const credentials = r.pick<() => Header[]>([
+      () => [],
+      () => [['Proxy-Authorization', '']],
+      () => [['Proxy-Authorization', proxyAuthorization(this.wrongSecret())]],
+      () => [['Proxy-Authorization', proxyAuthorization(ctx.revokedSecret)]],
+      () => [['Proxy-Authorization', proxyAuthorization(ctx.adminToken)]],
+      () => [['Proxy-Authorization', proxyAuthorization(flipOne(ctx.proxySecret, r))]],
+      () => [['Proxy-Authorization', proxyAuthorization('', ctx.proxySecret)]], // the secret as user name
+      () => [['Proxy-Authorization', `Basic ${Buffer.from(ctx.proxySecret).toString('base64')}`]], // no colon
+      () => [['Proxy-Authorization', `Bearer ${ctx.proxySecret}`]],
+      () => [['Proxy-Authorization', `Digest username="alist", response="${r.text(32)}"`]],
+      () => [['Proxy-Authorization', `Basic ${r.text(r.range(1, 60), B64URL)}`]],
+      () => [['Authorization', proxyAuthorization(ctx.proxySecret)]], // the origin's header, not the proxy's
+    ])();
+    const target = r.pick([
+      () => `CONNECT ${r.pick(INTERCEPTED)}:443 HTTP/1.1`,
+      () => 'CONNECT api-drive.mypikpak.net:443 HTTP/1.1',
+      () => `CONNECT 127.0.0.1:${ctx.bridgePort} HTTP/1.1`,
+      () => `CONNECT 127.0.0.1:${ctx.servicePort} HTTP/1.1`,
+      () => `CONNECT localhost:${ctx.closedPort} HTTP/1.1`,
+      () => `CONNECT ${r.text(8)} HTTP/1.1`,
+      () => `GET http://${r.pick(INTERCEPTED)}/v1/auth/token HTTP/1.1`,
+      () => `POST http://${r.pick(INTERCEPTED)}/v1/auth/signin HTTP/1.1`,
+      () => `GET http://127.0.0.1:${ctx.servicePort}/v1/health HTTP/1.1`,
+      () => `GET http://localhost:${ctx.closedPort}/${r.text(6)} HTTP/1.1`,
+    ])();
+    return this.bridge(
+      `unauthenticated/${target.split(' ')[0]!.toLowerCase()}`,
+      head(target, [['Host', 'x'], ...credentials, CLOSE]),
+      { statuses: [407], mustAnswer: true },
+    );
+  }
+
   bridgeBadConnect(): Made {
     const r = this.rng;
     // Loopback names only: a target wrongly accepted must not make the bridge dial out.
@@ -1539,7 +1598,7 @@ class Generator {
     const version = r.pick(['HTTP/1.1', 'HTTP/1.1', 'HTTP/1.0', 'HTTP/2.0', 'HTTP/1.1x']);
     const method = r.pick(['CONNECT', 'CONNECT', 'CONNECT', 'connect', 'CONNEKT']);
     const headers: Header[] = r.chance(0.5) ? [['Host', target.replace(/[\r\n]/g, '')]] : [];
-    if (r.chance(0.2)) headers.push(['Proxy-Authorization', `Basic ${r.text(20, B64URL)}`]);
+    headers.push(r.chance(0.2) ? ['Proxy-Authorization', `Basic ${r.text(20, B64URL)}`] : this.proxyAuth);
     return this.bridge(
       `bad-connect/${method === 'CONNECT' ? 'target' : 'method'}`,
       head(`${method} ${target} ${version}`, headers),
@@ -1557,7 +1616,7 @@ class Generator {
           'tunnel-loopback/closed-port',
           head(
             `CONNECT ${r.pick(['127.0.0.1', 'localhost', `127.0.0.${r.range(2, 254)}`, '[::1]'])}:${ctx.closedPort} HTTP/1.1`,
-            [],
+            [this.proxyAuth],
           ),
           { gateway: true, statuses: [502, 504], mustAnswer: true },
         );
@@ -1567,11 +1626,11 @@ class Generator {
           'tunnel-loopback/itself',
           r.pick([
             () => Buffer.from(`garbage ${r.text(10)}\r\n\r\n`),
-            () => head(`CONNECT ${r.pick(['foo', ':1', 'host:0'])} HTTP/1.1`, []),
+            () => head(`CONNECT ${r.pick(['foo', ':1', 'host:0'])} HTTP/1.1`, [this.proxyAuth]),
             () => head('GET / HTTP/1.1', [['Host', '127.0.0.1']]),
           ])(),
           { statuses: [400], mustAnswer: true },
-          { via: { connect: `127.0.0.1:${ctx.bridgePort}` } },
+          { via: this.via(`127.0.0.1:${ctx.bridgePort}`) },
         );
       case 'token-service':
         // Through the bridge into the token service: the service's own rules still apply.
@@ -1584,7 +1643,7 @@ class Generator {
               CLOSE,
             ]),
             { statuses: [401], codes: ['unauthorized'], mustAnswer: true },
-            { via: { connect: `127.0.0.1:${ctx.servicePort}` } },
+            { via: this.via(`127.0.0.1:${ctx.servicePort}`) },
           ),
           judgeAs: 'service',
         };
@@ -1612,6 +1671,7 @@ class Generator {
     ] as const);
     const h = (extra: Header[] = []): Header[] => [
       ['Host', r.pick(['127.0.0.1', 'localhost', 'evil.example'])],
+      this.proxyAuth,
       ...extra,
       CLOSE,
     ];
@@ -1670,20 +1730,15 @@ class Generator {
         );
       case 'absolute-intercepted-get': {
         const url = `http://${r.pick(INTERCEPTED)}${tokenPath}`;
-        assertAnswered(url);
         return this.bridge(
           'plain/absolute-intercepted-get',
           request(r.pick(['GET', 'PUT', 'DELETE']), url, h()),
-          {
-            statuses: [405],
-            codes: ['method_not_allowed'],
-            mustAnswer: true,
-          },
+          tokenPathExpect(url, { statuses: [405], codes: ['method_not_allowed'], mustAnswer: true }),
         );
       }
       case 'absolute-intercepted-post': {
         const url = `http://${r.pick([...INTERCEPTED, 'USER.MYPIKPAK.NET', 'user.mypikpak.com.'])}${tokenPath}${r.chance(0.3) ? `?client_id=${r.text(8)}` : ''}`;
-        assertAnswered(url);
+        assertNotForwarded(url);
         const body = r.pick([
           () => JSON.stringify(randomJsonValue(r, 0)),
           () => `grant_type=refresh_token&refresh_token=${encodeURIComponent(this.wrongSecret())}`,
@@ -1693,7 +1748,7 @@ class Generator {
         return this.bridge(
           'plain/absolute-intercepted-post',
           request('POST', url, h([r.pick([JSON_TYPE, FORM_TYPE, ['Content-Type', 'text/plain']])]), body),
-          { statuses: [400, 413], mustAnswer: true },
+          tokenPathExpect(url, { statuses: [400, 413], mustAnswer: true }),
         );
       }
       case 'absolute-closed-port':
@@ -1722,6 +1777,7 @@ class Generator {
         return this.bridge(
           'plain/huge-head',
           head(`CONNECT ${r.pick(INTERCEPTED)}:443 HTTP/1.1`, [
+            this.proxyAuth,
             ['X-Big', r.text(r.range(17 * 1024, 40 * 1024))],
           ]),
           {
@@ -1731,10 +1787,10 @@ class Generator {
       case 'many-headers':
         return this.bridge(
           'plain/many-headers',
-          head(
-            `CONNECT 127.0.0.1:${ctx.closedPort} HTTP/1.1`,
-            Array.from({ length: r.range(2100, 3000) }, (_, i): Header => [`X${i}`, '1']),
-          ),
+          head(`CONNECT 127.0.0.1:${ctx.closedPort} HTTP/1.1`, [
+            this.proxyAuth,
+            ...Array.from({ length: r.range(2100, 3000) }, (_, i): Header => [`X${i}`, '1']),
+          ]),
           { statuses: [400, 431, 502, 504], gateway: true },
         );
       case 'bad-version':
@@ -1770,7 +1826,7 @@ class Generator {
       variant: `tls-garbage/${optimistic ? 'with-connect' : 'after-connect'}`,
       target: 'bridge',
       judgeAs: 'bridge',
-      via: optimistic ? { connect, withConnect: garbage } : { connect },
+      via: optimistic ? this.via(connect, { withConnect: garbage }) : this.via(connect),
       writes: optimistic ? [] : [garbage],
       // A record header can announce more bytes than come: then the bridge waits, as TLS must.
       finish: { kind: 'stall', ms: 500, then: 'end' },
@@ -1820,12 +1876,11 @@ class Generator {
     let finish: Finish = WAIT;
     switch (variant) {
       case 'wrong-method':
-        assertAnswered(path);
         writes = [request(r.pick(['GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']), path, hh())];
-        expect = { statuses: [405], codes: ['method_not_allowed'], mustAnswer: true };
+        expect = tokenPathExpect(path, { statuses: [405], codes: ['method_not_allowed'], mustAnswer: true });
         break;
       case 'random-body': {
-        assertAnswered(path);
+        assertNotForwarded(path);
         const body = r.pick([
           () => JSON.stringify(randomJsonValue(r, 0)),
           () => JSON.stringify(this.guard('compat-token', this.brokenTemplate('compat-token'))),
@@ -1849,7 +1904,6 @@ class Generator {
         break;
       }
       case 'wrong-secret': {
-        assertAnswered(path);
         const signin = path.includes('signin');
         const fields = signin
           ? { username: ctx.username, password: this.wrongSecret() }
@@ -1858,11 +1912,11 @@ class Generator {
               refresh_token: r.chance(0.3) ? ctx.adminToken : this.wrongSecret(),
             };
         writes = [request('POST', path, hh([JSON_TYPE]), JSON.stringify(fields))];
-        expect = { statuses: [400], codes: ['invalid_grant'], mustAnswer: true };
+        expect = tokenPathExpect(path, { statuses: [400], codes: ['invalid_grant'], mustAnswer: true });
         break;
       }
       case 'oversized': {
-        assertAnswered(path);
+        assertNotForwarded(path);
         const size = r.range(BODY_LIMIT + 1, BODY_LIMIT + 20_000);
         writes = r.chance(0.5)
           ? [head(`POST ${path} HTTP/1.1`, hh([JSON_TYPE, ['Content-Length', String(size)]]))]
@@ -1870,12 +1924,12 @@ class Generator {
               head(`POST ${path} HTTP/1.1`, hh([JSON_TYPE, ['Transfer-Encoding', 'chunked']])),
               chunked(Buffer.alloc(size, 0x61), r),
             ];
-        expect = { statuses: [413], mustAnswer: false };
+        expect = tokenPathExpect(path, { statuses: [413], mustAnswer: false });
         finish = { kind: 'stall', ms: 2000, then: 'abort' };
         break;
       }
       case 'partial':
-        assertAnswered(path);
+        assertNotForwarded(path);
         writes = [
           head(`POST ${path} HTTP/1.1`, hh([JSON_TYPE, ['Content-Length', String(r.range(100, 5000))]])),
           Buffer.from('{"grant_type":'),
@@ -1931,7 +1985,7 @@ class Generator {
         expect = { statuses: [400], mustAnswer: false };
         break;
       case 'expect':
-        assertAnswered(path);
+        assertNotForwarded(path);
         writes = [
           request(
             'POST',
@@ -1947,7 +2001,7 @@ class Generator {
       variant: `inside-tls/${variant}`,
       target: 'bridge',
       judgeAs: 'bridge',
-      via: { connect: `${host}:443`, tls: { servername } },
+      via: this.via(`${host}:443`, { tls: { servername } }),
       writes,
       finish,
       expect,
@@ -1989,20 +2043,32 @@ class Generator {
         ...slowHead('bridge', 'bridge'),
         prefix: Buffer.from('CONNECT user.mypikpak.net:443 HTTP/1.1\r\nX-Slow: '),
       },
-      slowHead('bridge', 'bridge', {
-        connect: 'user.mypikpak.net:443',
-        tls: { servername: 'user.mypikpak.net' },
-      }),
+      slowHead(
+        'bridge',
+        'bridge',
+        this.via('user.mypikpak.net:443', { tls: { servername: 'user.mypikpak.net' } }),
+      ),
       slowBody('socket', `/v1/accounts/${ctx.account}/token/rejected`, ctx.clientSecret),
       slowBody('tcp', '/v1/auth/token', ctx.clientSecret),
     ];
   }
 }
 
-/** The bridge answers this URL or path itself (a token path): it never goes upstream. */
-function assertAnswered(target: string): void {
-  const url = new URL(target, 'http://placeholder.invalid');
-  if (!isAnsweredPath(url.pathname)) throw new Error(`generator bug: ${target} would be forwarded upstream`);
+/** The bridge answers this URL or path itself, or refuses it (a token path): it never goes upstream. */
+function assertNotForwarded(target: string): void {
+  if (classifyAuthPath(target) === 'forward')
+    throw new Error(`generator bug: ${target} would be forwarded upstream`);
+}
+
+/**
+ * What a token-path request gets: `answered` when the path is written exactly so, else the bridge's
+ * 400 for a token path written another way (before its body is read).
+ */
+function tokenPathExpect(target: string, answered: Expectation): Expectation {
+  assertNotForwarded(target);
+  return classifyAuthPath(target) === 'answer'
+    ? answered
+    : { statuses: [400], mustAnswer: answered.mustAnswer ?? false };
 }
 
 /** One character changed. Always two draws, whatever the secret: the case sequence depends on the seed only. */

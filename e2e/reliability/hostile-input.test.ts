@@ -95,14 +95,17 @@ describe(
       });
       const clientSecret = await addClient(session, daemon.socketPath, 'hostile');
       const revokedSecret = await addClient(session, daemon.socketPath, 'revoked');
+      // The bridge's proxy credentials: a client of an account that does not exist (see the generator).
+      const proxySecret = await addClient(session, daemon.socketPath, 'hostile-proxy', 'no-such-account');
       await revokeClient(session, daemon.socketPath, 'revoked');
       ctx = {
         account: ACCOUNT,
         username: USERNAME,
         clientSecret,
         revokedSecret,
+        proxySecret,
         adminToken: await readAdminToken(session),
-        clientNames: ['hostile', 'revoked'],
+        clientNames: ['hostile', 'revoked', 'hostile-proxy'],
         socketPath: daemon.socketPath,
         closedPort: await closedPort(),
         bridgePort: daemon.bridgePort!,
@@ -128,6 +131,7 @@ describe(
     /** AList's way: PikPak's refresh call through the bridge, the client secret as refresh token. */
     const legitimateBridgeToken = async () => {
       const res = await httpsThrough(daemon.bridgePort!, {
+        proxySecret: ctx.clientSecret,
         host: 'user.mypikpak.net',
         path: '/v1/auth/token',
         ca: await readFile(join(session.dataDir, 'bridge-ca.pem'), 'utf8'),
@@ -155,7 +159,7 @@ describe(
           .then((m) => samples.push({ atMs: Math.round(performance.now() - t0), rssKiB: m.rssKiB }))
           .catch(() => undefined);
       }, 250);
-      const judge = { secrets: [ctx.clientSecret, ctx.adminToken, ctx.revokedSecret] };
+      const judge = { secrets: [ctx.clientSecret, ctx.adminToken, ctx.revokedSecret, ctx.proxySecret] };
       const started = performance.now();
       try {
         const slow = Promise.all(
@@ -199,6 +203,15 @@ describe(
       assert.deepEqual(served.map(describeCase), []);
       const codes = new Set(browser.map((r) => r.code));
       assert.deepEqual([...codes].sort(), ['browser_request_refused', 'host_not_allowed']);
+    });
+
+    it('refuses every bridge request without valid proxy credentials with 407, and dials nothing for it', () => {
+      const unauthenticated = resultsOf('bridge-unauthenticated');
+      assert.ok(unauthenticated.length >= 250, `${unauthenticated.length} unauthenticated cases ran`);
+      assert.deepEqual(unauthenticated.filter((r) => r.statuses[0] !== 407).map(describeCase), []);
+      // Every other bridge category carries valid credentials, so it reached the bridge's parsing.
+      const reached = resultsOf('bridge-bad-connect').filter((r) => r.statuses[0] === 400);
+      assert.ok(reached.length >= 300, `${reached.length} bad CONNECT targets got their 400`);
     });
 
     it('cuts off slow-loris clients: headers within the header timeout, bodies within the request timeout', () => {
@@ -291,7 +304,7 @@ describe(
       assert.equal(clients.status, 200);
       assert.deepEqual(
         (clients.json as { name: string }[]).map((c) => c.name),
-        ['hostile'],
+        ['hostile', 'hostile-proxy'],
         'no client was added or revoked by the barrage',
       );
       const revoked = await call({ socketPath: daemon.socketPath }, `/v1/accounts/${ACCOUNT}/token`, {

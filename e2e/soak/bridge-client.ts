@@ -1,6 +1,6 @@
 /**
  * HTTPS through the AList bridge the way a Node program with a proxy agent does it: CONNECT
- * host:443, TLS inside the tunnel (verified against `ca`), one request, close. Used by the soak's
+ * host:443 with proxy credentials, TLS inside the tunnel (verified against `ca`), one request, close. Used by the soak's
  * Node bridge consumers when Go is not installed. Deadline and abort like http-client.ts.
  */
 import { request } from 'node:https';
@@ -14,6 +14,8 @@ export interface BridgeCall {
   readonly host: string;
   readonly path: string;
   readonly ca: string;
+  /** The proxy credentials' password: the consumer's client secret, as AList's HTTPS_PROXY carries it. */
+  readonly proxySecret: string;
   readonly headers?: Record<string, string>;
   readonly json?: unknown;
   readonly timeoutMs: number;
@@ -38,7 +40,7 @@ export async function callThroughBridge(call: BridgeCall): Promise<HttpAnswer> {
   });
   const exchange = (async (): Promise<HttpAnswer> => {
     try {
-      socket = await tlsThrough(call.proxyPort, call.host, 443, call.ca);
+      socket = await tlsThrough(call.proxyPort, call.host, 443, call.ca, call.proxySecret);
     } catch (error) {
       throw new HttpCallError('connect', (error as Error).message);
     }

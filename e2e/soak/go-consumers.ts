@@ -204,7 +204,11 @@ export class GoConsumer {
       '-max-duration',
       `${o.maxDurationS}s`,
     ];
-    const env: Record<string, string> = { HTTPS_PROXY: o.proxyUrl };
+    // AList's form: the client secret as the proxy password (net/http sends it on every CONNECT).
+    const proxy = new URL(o.proxyUrl);
+    proxy.username = 'alist';
+    proxy.password = o.secret;
+    const env: Record<string, string> = { HTTPS_PROXY: proxy.href.replace(/\/$/, '') };
     switch (o.variant) {
       case 'go-http':
         args.push('-method', 'http', '-refresh-token', surrogate);

@@ -209,7 +209,7 @@ describe('alist scan: names every cause of the lock-out, with a fix', () => {
     const me = report.groups[0]!;
     const byCode = (code: FindingCode) => me.findings.find((f) => f.code === code)!;
     assert.match(byCode('shared-account').fix, /alist setup --account main/);
-    assert.match(byCode('shared-account').fix, /HTTPS_PROXY=http:\/\/127\.0\.0\.1:5288/);
+    assert.match(byCode('shared-account').fix, /HTTPS_PROXY=http:\/\/alist:SECRET@127\.0\.0\.1:5288/);
     assert.match(byCode('oauth2-method').fix, /refresh_token_method to http/);
     assert.match(byCode('locked-out').fix, /save the storage again/);
     const other = report.groups[1]!.findings[0]!;

@@ -164,7 +164,7 @@ function accountFindings(
   const login = broker
     ? ''
     : `sign the account into the broker (pikpak-token-broker login --account ${account} --username ${username}), then `;
-  const setup = `${login}set the storage as \`pikpak-token-broker alist setup --account ${account}\` prints and run AList with HTTPS_PROXY=http://${input.bridgeAddress}`;
+  const setup = `${login}set the storage as \`pikpak-token-broker alist setup --account ${account}\` prints and run AList with HTTPS_PROXY=http://alist:SECRET@${input.bridgeAddress} (SECRET: the client secret)`;
   const active = storages.filter((s) => !s.disabled);
   const direct = active.filter((s) => !isBehindBridge(s));
   const paths = (list: readonly PikPakStorage[]) => list.map((s) => s.mountPath);

@@ -27,14 +27,14 @@ describe('alist setup', () => {
       captcha_token: '',
       device_id: 'cc884c5dd5755d8c21e8c12b2b7ce6a2',
     });
-    assert.deepEqual(setup.environment, { HTTPS_PROXY: 'http://127.0.0.1:5288' });
+    assert.deepEqual(setup.environment, { HTTPS_PROXY: 'http://alist:pkb_abcdef@127.0.0.1:5288' });
     assert.equal(setup.secretIncluded, true);
   });
 
   it('adds SSL_CERT_FILE only when AList verifies TLS', () => {
     const verifying = alistSetup({ ...input, verifyTls: true });
     assert.deepEqual(verifying.environment, {
-      HTTPS_PROXY: 'http://127.0.0.1:5288',
+      HTTPS_PROXY: 'http://alist:pkb_abcdef@127.0.0.1:5288',
       SSL_CERT_FILE: '/etc/alist/pikpak-broker-ca.pem',
     });
     assert.match(verifying.dockerCompose, /- SSL_CERT_FILE=\/opt\/alist\/data\/pikpak-broker-ca\.pem/);
@@ -57,7 +57,7 @@ describe('alist setup', () => {
         "    # The bridge listens on the host's loopback only: AList shares the host's network.",
         '    network_mode: host',
         '    environment:',
-        '      - HTTPS_PROXY=http://127.0.0.1:5288',
+        '      - HTTPS_PROXY=http://alist:pkb_abcdef@127.0.0.1:5288',
         '    volumes:',
         '      - /etc/alist:/opt/alist/data',
         '',
@@ -74,8 +74,9 @@ describe('alist setup', () => {
       /refresh_token +pkb_abcdef\.main/,
       /refresh_token_method +http/,
       /device_id +cc884c5dd5755d8c21e8c12b2b7ce6a2/,
-      /HTTPS_PROXY=http:\/\/127\.0\.0\.1:5288/,
-      /Environment=HTTPS_PROXY=http:\/\/127\.0\.0\.1:5288/,
+      /\n {5}HTTPS_PROXY=http:\/\/alist:pkb_abcdef@127\.0\.0\.1:5288\n/,
+      /Environment=HTTPS_PROXY=http:\/\/alist:pkb_abcdef@127\.0\.0\.1:5288/,
+      /without it the bridge answers 407/,
       /pikpak-token-broker daemon --bridge 127\.0\.0\.1:5288/,
       /network_mode: host/,
     ])
@@ -87,6 +88,7 @@ describe('alist setup', () => {
     const text = renderAlistSetup({ ...input, clientSecret: undefined });
     assert.match(text, /refresh_token +<CLIENT_SECRET>\.main/);
     assert.match(text, /pikpak-token-broker clients add alist --account main/);
+    assert.match(text, /HTTPS_PROXY=http:\/\/alist:<CLIENT_SECRET>@127\.0\.0\.1:5288/);
     assert.equal(alistSetup({ ...input, clientSecret: undefined }).secretIncluded, false);
   });
 });

@@ -9,6 +9,9 @@
  * `oauth2` goes through Go's default HTTP client, which ignores `tls_insecure_skip_verify`.
  * When a refresh still fails, AList signs in with username and password — the bridge answers
  * that from the broker as well.
+ *
+ * The bridge lets no one through without proxy credentials: AList's HTTPS_PROXY carries the same
+ * client secret as the password of `http://alist:SECRET@127.0.0.1:5288` (any user name).
  */
 import type { Platform } from '../pikpak/protocol.js';
 import { surrogateRefreshToken } from '../service/pikpak-compat.js';
@@ -54,7 +57,7 @@ export function alistSetup(input: AlistSetupInput): AlistSetup {
     captcha_token: '',
     device_id: input.account.deviceId,
   };
-  const proxy = `http://${input.bridgeAddress}`;
+  const proxy = proxyUrl(input.bridgeAddress, input.clientSecret ?? SECRET_PLACEHOLDER);
   const environment: Record<string, string> = { HTTPS_PROXY: proxy };
   if (input.verifyTls) environment.SSL_CERT_FILE = BUNDLE_HOST_PATH;
   const compose = [
@@ -76,6 +79,11 @@ export function alistSetup(input: AlistSetupInput): AlistSetup {
     dockerCompose: `${compose}\n`,
     secretIncluded: input.clientSecret !== undefined,
   };
+}
+
+/** AList's HTTPS_PROXY: the bridge, with a client secret as the proxy password (`alist` is any name). */
+export function proxyUrl(bridgeAddress: string, secret: string): string {
+  return `http://alist:${secret}@${bridgeAddress}`;
 }
 
 /** The instructions for people. */
@@ -110,7 +118,8 @@ export function renderAlistSetup(input: AlistSetupInput, setup: AlistSetup = ali
     '   A second PikPak storage of this account gets the same values: through the bridge they share the',
     '   broker’s token instead of locking each other out.',
     '',
-    '3. Restart AList with this environment:',
+    '3. Restart AList with this environment (HTTPS_PROXY carries the client secret as its password;',
+    '   without it the bridge answers 407 and lets nothing through):',
     ...Object.entries(setup.environment).map(([k, v]) => `     ${k}=${v}`),
     ...(input.verifyTls
       ? [

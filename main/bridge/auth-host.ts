@@ -3,7 +3,9 @@
  * PikPak's auth host, or a plain-HTTP proxy request):
  * - `POST /v1/auth/token` and `POST /v1/auth/signin` on an auth host are answered from the broker by
  *   the token service's own `answerPikPakAuthCall`: the client secret stands in for the refresh
- *   token or the password, and neither the secret nor the call ever reaches PikPak;
+ *   token or the password (or, when the call carries neither, the proxy credentials' secret
+ *   does), and neither the secret nor the call ever reaches PikPak;
+ * - those paths written any other way are refused (classifyAuthPath), never forwarded;
  * - every other request is forwarded upstream unchanged (method, path, query, end-to-end headers
  *   including Host, body) and PikPak's answer is streamed back unchanged.
  * Logs name the host and path only: never bodies, queries or Authorization.
@@ -16,6 +18,7 @@ import {
 } from 'node:http';
 import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
 import type { Logger } from '../core/ports.js';
+import type { Secret } from '../core/secret.js';
 import { PATHS } from '../pikpak/protocol.js';
 import { bearerOf } from '../service/bearer.js';
 import { answerPikPakAuthCall, COMPAT_ERROR_CODES, type PikPakCompatDeps } from '../service/pikpak-compat.js';
@@ -31,27 +34,57 @@ export interface AuthHostDeps {
   readonly count: (what: 'answered' | 'forwarded') => void;
 }
 
-/** The token paths, compared after normalising (case, repeated or trailing slashes, escapes). */
+/** The only paths answered from the broker, exactly as PikPak's clients (AList) write them. */
 const ANSWERED = new Set<string>([PATHS.token, PATHS.signin]);
 
-/** `/v1/auth/token` for `/V1//auth/token/` or `/v1/auth/%74oken`: such a call must not slip upstream. */
-export function normalisePath(pathname: string): string {
-  let path = pathname;
+export type PathVerdict = 'answer' | 'refuse' | 'forward';
+
+/**
+ * What to do with a request to an auth host, by its raw target's path (before any URL parser
+ * resolved it): the exact token and sign-in paths are answered; any other spelling that some
+ * server could read as one of them (`;` parameters, percent-encoded dots or slashes, `.` and `..`
+ * segments, repeated or trailing slashes, backslashes, other case) is refused, because forwarding
+ * it would hand the client secret in its body to PikPak; everything else is forwarded.
+ */
+export function classifyAuthPath(target: string): PathVerdict {
+  const path = rawPathOf(target);
+  if (ANSWERED.has(path)) return 'answer';
+  // A forward sends the path as the URL parser resolves it (`//h/v1/auth/token` is `/v1/auth/token`
+  // to it): that form may not be a token path either.
+  let resolved = path;
   try {
-    path = decodeURIComponent(pathname);
+    resolved = new URL(target, 'http://placeholder.invalid').pathname;
   } catch {
-    // keep it as sent; it then matches nothing we answer
+    // nothing will be forwarded: the caller refuses a target no URL parser accepts
   }
-  return (
-    path
-      .toLowerCase()
-      .replace(/\/{2,}/g, '/')
-      .replace(/\/+$/, '') || '/'
-  );
+  return ANSWERED.has(loosePath(path)) || ANSWERED.has(loosePath(resolved)) ? 'refuse' : 'forward';
 }
 
-export function isAnsweredPath(pathname: string): boolean {
-  return ANSWERED.has(normalisePath(pathname));
+/** The path of a request target as sent: origin-form, or absolute-form without scheme and authority. */
+export function rawPathOf(target: string): string {
+  const rest = target.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '');
+  const end = rest.search(/[?#]/);
+  return end === -1 ? rest : rest.slice(0, end);
+}
+
+/** The path as the most lenient server might read it; only ever compared, never sent. */
+export function loosePath(path: string): string {
+  let decoded = path;
+  // Percent-decoding repeated: `%252e` is `%2e` after one pass and `.` after two.
+  for (let pass = 0; pass < 4 && /%[0-9a-f]{2}/i.test(decoded); pass++)
+    decoded = decoded.replace(/%([0-9a-f]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  const segments: string[] = [];
+  for (const raw of decoded.replace(/\\/g, '/').toLowerCase().split('/')) {
+    // `;` parameters, and control characters and spaces some servers ignore.
+    // eslint-disable-next-line no-control-regex
+    const bare = raw.replace(/;.*$/s, '').replace(/[\u0000-\u0020\u007f]+/g, '');
+    // `token.` is `token` to some servers (and file systems); `.` and `..` are segments of their own.
+    const segment = /^\.+$/.test(bare) ? bare : bare.replace(/\.+$/, '');
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') segments.pop();
+    else segments.push(segment);
+  }
+  return `/${segments.join('/')}`;
 }
 
 /** Splits a request target (origin-form or absolute-form) into path and the rest. */
@@ -66,6 +99,8 @@ export async function answerFromBroker(
   res: ServerResponse,
   where: { host: string; pathAndQuery: string; pathname: string },
   deps: AuthHostDeps,
+  /** The proxy credentials' client secret: the client when the call carries no credential of its own. */
+  proxySecret?: Secret,
 ): Promise<void> {
   deps.count('answered');
   deps.log.debug({ host: where.host, path: where.pathname }, 'bridge: answering from the broker');
@@ -92,10 +127,11 @@ export async function answerFromBroker(
   const contentType = req.headers['content-type'];
   const answer = await answerPikPakAuthCall(
     {
-      path: normaliseForCompat(where.pathAndQuery),
+      path: where.pathAndQuery,
       contentType,
       rawBody,
       bearer: bearerOf(req.headers.authorization),
+      transportSecret: proxySecret?.reveal(),
     },
     deps.compat,
   );
@@ -111,13 +147,6 @@ function atLeastOneSecond<T extends object>(body: T): T {
   if ('expires_in' in body && typeof body.expires_in === 'number' && body.expires_in < 1)
     return { ...body, expires_in: 1 };
   return body;
-}
-
-/** answerPikPakAuthCall matches exact paths: hand it the canonical one, with the query as sent. */
-function normaliseForCompat(pathAndQuery: string): string {
-  const at = pathAndQuery.indexOf('?');
-  const path = at === -1 ? pathAndQuery : pathAndQuery.slice(0, at);
-  return normalisePath(path) + (at === -1 ? '' : pathAndQuery.slice(at));
 }
 
 /**

@@ -44,7 +44,12 @@ describe('bridge: every other host is tunnelled byte for byte, never decrypted',
   it('passes 2 MB of random bytes through unchanged, including bytes sent with the CONNECT', async () => {
     const payload = randomBytes(2 * 1024 * 1024);
     const statsBefore = rig.bridge.stats();
-    const tunnel = await rawConnect(rig.bridge.port, 'echo.example:7000', payload.subarray(0, 1000));
+    const tunnel = await rawConnect(
+      rig.bridge.port,
+      'echo.example:7000',
+      rig.secret,
+      payload.subarray(0, 1000),
+    );
     assert.equal(tunnel.status, 200, tunnel.head);
     assert.match(tunnel.head, /^HTTP\/1\.1 200 Connection Established$/);
     const back = readToEnd(tunnel.socket, tunnel.rest);
@@ -59,7 +64,7 @@ describe('bridge: every other host is tunnelled byte for byte, never decrypted',
   });
 
   it('tunnels an auth host on a port other than 443 instead of intercepting it', async () => {
-    const tunnel = await rawConnect(rig.bridge.port, 'user.mypikpak.net:8443');
+    const tunnel = await rawConnect(rig.bridge.port, 'user.mypikpak.net:8443', rig.secret);
     assert.equal(tunnel.status, 200);
     const back = readToEnd(tunnel.socket, tunnel.rest);
     tunnel.socket.end('plain bytes');
@@ -70,6 +75,7 @@ describe('bridge: every other host is tunnelled byte for byte, never decrypted',
     const before = rig.emulator.stats().requests.about ?? 0;
     const intercepted = rig.bridge.stats().intercepted;
     const res = await httpsThrough(rig.bridge.port, {
+      proxySecret: rig.secret,
       host: 'api-drive.mypikpak.net',
       path: '/drive/v1/about',
       ca: rig.emulator.caCertPem!,
@@ -86,25 +92,30 @@ describe('bridge: every other host is tunnelled byte for byte, never decrypted',
     assert.equal(rig.bridge.stats().intercepted, intercepted);
     // The bridge's CA is not trusted for it: a client trusting only the bridge's CA fails.
     await assert.rejects(
-      httpsThrough(rig.bridge.port, { host: 'api-drive.mypikpak.net', path: '/', ca: rig.ca.certPem }),
+      httpsThrough(rig.bridge.port, {
+        proxySecret: rig.secret,
+        host: 'api-drive.mypikpak.net',
+        path: '/',
+        ca: rig.ca.certPem,
+      }),
       /self[- ]signed|unable to verify|certificate/i,
     );
   });
 
   it('answers 502 when the target cannot be reached', async () => {
-    const refused = await rawConnect(rig.bridge.port, '127.0.0.1:1');
+    const refused = await rawConnect(rig.bridge.port, '127.0.0.1:1', rig.secret);
     assert.equal(refused.status, 502);
     assert.match(
       refused.rest.toString() + (await readToEnd(refused.socket)).toString(),
       /could not reach 127\.0\.0\.1:1/,
     );
-    const unknown = await rawConnect(rig.bridge.port, 'no-such-host.invalid:443');
+    const unknown = await rawConnect(rig.bridge.port, 'no-such-host.invalid:443', rig.secret);
     assert.equal(unknown.status, 502);
     unknown.socket.destroy();
   });
 
   it('closes open tunnels when it stops', async () => {
-    const tunnel = await rawConnect(rig.bridge.port, 'echo.example:7000');
+    const tunnel = await rawConnect(rig.bridge.port, 'echo.example:7000', rig.secret);
     assert.equal(tunnel.status, 200);
     const closed = readToEnd(tunnel.socket);
     await rig.bridge.close();

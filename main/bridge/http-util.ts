@@ -123,6 +123,7 @@ const REASONS: Readonly<Record<number, string>> = {
   400: 'Bad Request',
   403: 'Forbidden',
   405: 'Method Not Allowed',
+  407: 'Proxy Authentication Required',
   408: 'Request Timeout',
   431: 'Request Header Fields Too Large',
   502: 'Bad Gateway',
@@ -131,7 +132,12 @@ const REASONS: Readonly<Record<number, string>> = {
 };
 
 /** A complete, connection-closing HTTP/1.1 answer on a raw socket (before or instead of HTTP parsing). */
-export function rawResponse(socket: Duplex, status: number, message: string): void {
+export function rawResponse(
+  socket: Duplex,
+  status: number,
+  message: string,
+  headers: Readonly<Record<string, string>> = {},
+): void {
   if (socket.destroyed || !socket.writable) {
     socket.destroy();
     return;
@@ -139,6 +145,9 @@ export function rawResponse(socket: Duplex, status: number, message: string): vo
   const body = `${message}\n`;
   socket.end(
     `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\n` +
+      Object.entries(headers)
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join('') +
       'Content-Type: text/plain; charset=utf-8\r\n' +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       'Connection: close\r\n\r\n' +

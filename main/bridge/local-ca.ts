@@ -4,7 +4,10 @@
  * - ECDSA P-256; BasicConstraints CA (path length 0: it signs leaves only), KeyUsage keyCertSign
  *   and cRLSign, both critical;
  * - NameConstraints (critical): only `mypikpak.com`, `mypikpak.net` and names below them; every IP
- *   address excluded (name-constraints.ts). A verifier rejects anything else it might sign;
+ *   address, e-mail address and URI excluded (name-constraints.ts). A verifier rejects anything
+ *   else it might sign;
+ * - ExtendedKeyUsage serverAuth, on the CA and on its leaves: what it signs is good for a TLS
+ *   server and nothing else (not e-mail, code signing or client authentication);
  * - the private key (PKCS#8 PEM) is a Secret in the OS keychain, through the SecretStore port, and
  *   never touches the disk; the certificate (public) is `bridge-ca.pem` in the data folder, for
  *   `pikpak-token-broker bridge ca` and for hosts that verify TLS.
@@ -20,7 +23,7 @@ import writeFileAtomic from 'write-file-atomic';
 import { silentLogger, type Logger, type SecretStore } from '../core/ports.js';
 import { Secret } from '../core/secret.js';
 import { ensurePrivateDir } from '../storage/paths.js';
-import { isPermittedHost, nameConstraintsExtension } from './name-constraints.js';
+import { isPermittedHost, nameConstraintsExtension, readNameConstraints } from './name-constraints.js';
 import { crypto, x509 } from './x509.js';
 
 /** The CA certificate's file in the data folder. */
@@ -150,6 +153,7 @@ export class LocalCa {
           new x509.BasicConstraintsExtension(true, 0, true),
           new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
           nameConstraintsExtension(CA_PERMITTED_DOMAINS),
+          new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false),
           await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
         ],
       },
@@ -215,6 +219,9 @@ export class LocalCa {
     }
     if (certificate.notAfter.getTime() - CA_RENEW_BEFORE_MS < now)
       return `it expires ${certificate.notAfter.toISOString()}`;
+    const limits = missingLimits(certificate);
+    if (limits !== undefined)
+      return `it was made before the CA was limited to TLS server certificates (${limits}); hosts that trust the old CA must trust the new one`;
     try {
       const fromKey = createPublicKey(createPrivateKey(key.reveal())).export({ type: 'spki', format: 'der' });
       if (!Buffer.from(certificate.publicKey.rawData).equals(fromKey))
@@ -224,6 +231,18 @@ export class LocalCa {
     }
     return undefined;
   }
+}
+
+/** What a CA made by an older version lacks: serverAuth-only EKU, the e-mail and URI exclusions. */
+function missingLimits(certificate: x509.X509Certificate): string | undefined {
+  const missing: string[] = [];
+  const eku = certificate.getExtension(x509.ExtendedKeyUsageExtension);
+  if (!eku || eku.usages.length !== 1 || eku.usages[0] !== x509.ExtendedKeyUsage.serverAuth)
+    missing.push('no serverAuth-only extended key usage');
+  const constraints = readNameConstraints(certificate);
+  if (!constraints?.excludedEmail.includes('') || !constraints.excludedUri.includes(''))
+    missing.push('e-mail and URI names not excluded');
+  return missing.length > 0 ? missing.join(', ') : undefined;
 }
 
 function importSigningKey(pem: Secret): Promise<CryptoKey> {

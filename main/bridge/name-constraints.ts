@@ -5,9 +5,12 @@
  * a generic x509.Extension; `readNameConstraints` parses it back for checks and tests.
  *
  * Permitted: dNSName subtrees for each domain (a dNSName constraint "mypikpak.com" covers the name
- * itself and every name below it). Excluded: every IPv4 and IPv6 address, so that even a certificate
- * for an IP address signed by this CA is invalid — without that, names of a type the constraint does
- * not mention would be unconstrained.
+ * itself and every name below it). Excluded: every IPv4 and IPv6 address, every e-mail address
+ * (rfc822Name) and every URI, so that even a certificate for an IP address, a mailbox or a URI signed
+ * by this CA is invalid — without that, names of a type the constraint does not mention would be
+ * unconstrained. The e-mail and URI exclusions are empty names: RFC 5280 matches a constraint on the
+ * host part, and an empty one matches every host (Go's crypto/x509, which AList verifies with, reads
+ * it so). Verifiers that do not are still held by the extended key usage: serverAuth only.
  */
 import { AsnConvert } from '@peculiar/asn1-schema';
 import {
@@ -21,25 +24,33 @@ import { x509 } from './x509.js';
 
 export const NAME_CONSTRAINTS_OID = id_ce_nameConstraints;
 const ALL_IP_ADDRESSES = ['0.0.0.0/0', '::/0'] as const;
+/** An empty host constraint: every e-mail address, every URI. */
+const EVERY_HOST = '';
 
 export interface NameConstraintsView {
   readonly critical: boolean;
   readonly permittedDns: readonly string[];
   readonly excludedIps: readonly string[];
+  /** Excluded rfc822Name subtrees (`""`: every address). */
+  readonly excludedEmail: readonly string[];
+  /** Excluded URI subtrees (`""`: every URI). */
+  readonly excludedUri: readonly string[];
   /** Any other kind of subtree (there should be none). */
   readonly other: number;
 }
 
-/** A critical NameConstraints extension permitting `domains` (DNS) and excluding every IP address. */
+/** A critical NameConstraints extension permitting `domains` (DNS), excluding every IP address, e-mail and URI. */
 export function nameConstraintsExtension(domains: readonly string[]): x509.Extension {
   if (domains.length === 0) throw new TypeError('name constraints need at least one domain');
   const value = new NameConstraints({
     permittedSubtrees: new GeneralSubtrees(
       domains.map((dNSName) => new GeneralSubtree({ base: new GeneralName({ dNSName }) })),
     ),
-    excludedSubtrees: new GeneralSubtrees(
-      ALL_IP_ADDRESSES.map((iPAddress) => new GeneralSubtree({ base: new GeneralName({ iPAddress }) })),
-    ),
+    excludedSubtrees: new GeneralSubtrees([
+      ...ALL_IP_ADDRESSES.map((iPAddress) => new GeneralSubtree({ base: new GeneralName({ iPAddress }) })),
+      new GeneralSubtree({ base: new GeneralName({ rfc822Name: EVERY_HOST }) }),
+      new GeneralSubtree({ base: new GeneralName({ uniformResourceIdentifier: EVERY_HOST }) }),
+    ]),
   });
   return new x509.Extension(NAME_CONSTRAINTS_OID, true, AsnConvert.serialize(value));
 }
@@ -51,6 +62,8 @@ export function readNameConstraints(cert: x509.X509Certificate): NameConstraints
   const parsed = AsnConvert.parse(extension.value, NameConstraints);
   const permittedDns: string[] = [];
   const excludedIps: string[] = [];
+  const excludedEmail: string[] = [];
+  const excludedUri: string[] = [];
   let other = 0;
   for (const subtree of parsed.permittedSubtrees ?? []) {
     if (subtree.base.dNSName !== undefined) permittedDns.push(subtree.base.dNSName);
@@ -58,9 +71,12 @@ export function readNameConstraints(cert: x509.X509Certificate): NameConstraints
   }
   for (const subtree of parsed.excludedSubtrees ?? []) {
     if (subtree.base.iPAddress !== undefined) excludedIps.push(subtree.base.iPAddress);
+    else if (subtree.base.rfc822Name !== undefined) excludedEmail.push(subtree.base.rfc822Name);
+    else if (subtree.base.uniformResourceIdentifier !== undefined)
+      excludedUri.push(subtree.base.uniformResourceIdentifier);
     else other += 1;
   }
-  return { critical: extension.critical, permittedDns, excludedIps, other };
+  return { critical: extension.critical, permittedDns, excludedIps, excludedEmail, excludedUri, other };
 }
 
 /** Whether `host` falls under one of the permitted DNS subtrees (the same rule verifiers apply). */

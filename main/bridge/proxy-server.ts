@@ -1,8 +1,10 @@
 /**
  * The AList bridge: an HTTP proxy on loopback for AList's `HTTPS_PROXY`.
  *
+ *   no valid Proxy-Authorization (a broker client secret) ─▶ 407, nothing dialled or forwarded
  *   CONNECT user.mypikpak.{com,net}:443 ─▶ TLS terminated with a leaf of the broker's local CA
  *        ├─ POST /v1/auth/token, /v1/auth/signin ─▶ answered from the broker (answerPikPakAuthCall)
+ *        ├─ another spelling of those paths (`;x`, `%2e`, `..`, `//`, case) ─▶ 400, never forwarded
  *        └─ anything else ─▶ forwarded to the upstream auth host over HTTPS, unchanged
  *   CONNECT any other host:port ─▶ TCP tunnel, bytes piped both ways, never decrypted
  *   GET http://host/… (absolute-form) ─▶ forwarded (token calls on an auth host answered as above)
@@ -12,6 +14,11 @@
  * connections (each TLS socket is handed to it with `emit('connection')`), so header size limits,
  * header and request timeouts and keep-alive rules are the same everywhere. Tunnels are tracked
  * separately (they leave HTTP parsing at CONNECT) and have their own connect and idle timeouts.
+ *
+ * Credentials are checked on every CONNECT and every plain proxy request, and again on every
+ * request inside an intercepted connection (against the CONNECT's credentials). Tunnels carry
+ * bytes we cannot read, so a sweep every `revocationCheckMs` closes the tunnels and intercepted
+ * connections of a client that was revoked.
  */
 import { Agent as HttpAgent, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
@@ -24,8 +31,8 @@ import type { PikPakCompatDeps } from '../service/pikpak-compat.js';
 import { formatAddress } from '../service/loopback.js';
 import {
   answerFromBroker,
+  classifyAuthPath,
   forwardUpstream,
-  isAnsweredPath,
   splitTarget,
   type AuthHostDeps,
 } from './auth-host.js';
@@ -33,6 +40,14 @@ import { parseBridgeAddress } from './errors.js';
 import { formatHostPort, parseAuthority, rawResponse, type HostPort } from './http-util.js';
 import { LeafCache } from './leaf-cache.js';
 import { LocalCa } from './local-ca.js';
+import {
+  authenticateProxy,
+  PROXY_AUTHENTICATE,
+  proxyAuthMessage,
+  stillAuthorized,
+  type ProxyAuthDeps,
+  type ProxyClient,
+} from './proxy-auth.js';
 import { openTunnel } from './tunnel.js';
 
 export interface BridgeLimits {
@@ -55,6 +70,8 @@ export interface BridgeLimits {
   readonly upstreamTimeoutMs: number;
   /** On close, how long requests in flight may take before their connections are cut. */
   readonly closeGraceMs: number;
+  /** How often open tunnels and intercepted connections are checked for a revoked client. */
+  readonly revocationCheckMs: number;
 }
 
 export const DEFAULT_BRIDGE_LIMITS: BridgeLimits = {
@@ -68,6 +85,7 @@ export const DEFAULT_BRIDGE_LIMITS: BridgeLimits = {
   tunnelIdleTimeoutMs: 10 * 60_000,
   upstreamTimeoutMs: 30_000,
   closeGraceMs: 2_000,
+  revocationCheckMs: 1_000,
 };
 
 export interface BridgeUpstream {
@@ -112,15 +130,21 @@ export interface BridgeStats {
   readonly forwarded: number;
   /** Tunnels opened (CONNECT to any other host). */
   readonly tunnels: number;
-  /** Requests refused: bad CONNECT targets, non-proxy requests, garbage, oversized heads. */
+  /** Requests refused: bad CONNECT targets, non-proxy requests, garbage, oversized heads, 407s. */
   readonly refused: number;
+  /** Of those, refused with 407 (no valid proxy credentials, or a revoked client). */
+  readonly unauthorized: number;
+  /** Token-path spellings refused with 400 instead of being forwarded. */
+  readonly oddTokenPaths: number;
+  /** Tunnels and intercepted connections closed because their client was revoked. */
+  readonly revokedConnections: number;
 }
 
 export interface Bridge {
   /** `127.0.0.1:PORT`: the port actually bound. */
   readonly address: string;
   readonly port: number;
-  /** `http://127.0.0.1:PORT`: what AList's HTTPS_PROXY is set to. */
+  /** `http://127.0.0.1:PORT`: AList's HTTPS_PROXY, with `alist:SECRET@` (a client secret) after `http://`. */
   readonly proxyUrl: string;
   readonly ca: LocalCa;
   stats(): BridgeStats;
@@ -150,7 +174,18 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   });
   const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 64 });
 
-  const counter: Counter = { connects: 0, intercepted: 0, answered: 0, forwarded: 0, tunnels: 0, refused: 0 };
+  const counter: Counter = {
+    connects: 0,
+    intercepted: 0,
+    answered: 0,
+    forwarded: 0,
+    tunnels: 0,
+    refused: 0,
+    unauthorized: 0,
+    oddTokenPaths: 0,
+    revokedConnections: 0,
+  };
+  const proxyAuth: ProxyAuthDeps = { clients: options.compat.clients, isAdmin: options.compat.isAdmin };
   const deps: AuthHostDeps = {
     compat: options.compat,
     httpsAgent,
@@ -160,17 +195,49 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     log,
     count: (what) => (counter[what] += 1),
   };
-  /** Intercepted TLS sockets → the CONNECT target they stand for. */
-  const intercepted = new WeakMap<object, HostPort>();
-  const tunnels = new Set<Duplex>();
+  /** Intercepted TLS sockets → the CONNECT target they stand for and the client that opened them. */
+  const intercepted = new WeakMap<object, { target: HostPort; proxy: ProxyClient }>();
+  /** Open tunnels → their client. */
+  const tunnels = new Map<Duplex, ProxyClient>();
   /** The raw client sockets under intercepted TLS connections (the server tracks only the TLS side). */
-  const interceptedRaw = new Set<Duplex>();
+  const interceptedRaw = new Map<Duplex, ProxyClient>();
   let closing = false;
 
   const refuse = (socket: Duplex, status: number, message: string): void => {
     counter.refused += 1;
     rawResponse(socket, status, message);
   };
+
+  const unauthorized = (socket: Duplex, message: string): void => {
+    counter.refused += 1;
+    counter.unauthorized += 1;
+    rawResponse(socket, 407, message, { 'Proxy-Authenticate': PROXY_AUTHENTICATE });
+  };
+
+  /** A 407 through node:http (plain proxy requests, requests inside intercepted connections). */
+  function unauthorizedRequest(res: ServerResponse, message: string): void {
+    counter.unauthorized += 1;
+    refuseRequest(res, 407, `${message}\n`, { 'proxy-authenticate': PROXY_AUTHENTICATE });
+  }
+
+  /** Closes what a revoked client still holds open: tunnels, and intercepted connections between requests. */
+  function sweepRevoked(): void {
+    for (const [sockets, kind] of [
+      [tunnels, 'tunnel'],
+      [interceptedRaw, 'intercepted connection'],
+    ] as const) {
+      for (const [socket, proxy] of sockets) {
+        if (stillAuthorized(proxy, proxyAuth)) continue;
+        counter.revokedConnections += 1;
+        log.info(
+          { client: proxy.client.name, kind },
+          `bridge: closed a ${kind} of revoked client "${proxy.client.name}"`,
+        );
+        sockets.delete(socket);
+        socket.destroy();
+      }
+    }
+  }
 
   const server = createServer(
     {
@@ -198,18 +265,45 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   }
 
   /** A plain-text refusal that closes the connection. */
-  function refuseRequest(res: ServerResponse, status: number, text: string): void {
+  function refuseRequest(
+    res: ServerResponse,
+    status: number,
+    text: string,
+    headers: Readonly<Record<string, string>> = {},
+  ): void {
     counter.refused += 1;
     res.shouldKeepAlive = false;
     res.writeHead(status, {
+      ...headers,
       'content-type': 'text/plain; charset=utf-8',
       'content-length': Buffer.byteLength(text),
     });
     res.end(text);
   }
 
+  /** 400 for a token path written another way; its body (a client secret, likely) is never read. */
+  function refuseOddTokenPath(res: ServerResponse, host: string, pathname: string): void {
+    counter.oddTokenPaths += 1;
+    log.warn({ host, path: pathname.slice(0, 200) }, 'bridge: refused a token path written another way');
+    refuseRequest(
+      res,
+      400,
+      'The AList bridge answers only /v1/auth/token and /v1/auth/signin written exactly so; ' +
+        'this request names one of them another way and is not forwarded.\n',
+    );
+  }
+
   /** A request inside an intercepted TLS connection to an auth host. */
-  function handleInside(req: IncomingMessage, res: ServerResponse, target: HostPort): void {
+  function handleInside(
+    req: IncomingMessage,
+    res: ServerResponse,
+    { target, proxy }: { target: HostPort; proxy: ProxyClient },
+  ): void {
+    // The CONNECT's credentials, checked again: a client revoked since then gets no further request.
+    if (!stillAuthorized(proxy, proxyAuth)) {
+      req.resume();
+      return unauthorizedRequest(res, proxyAuthMessage('revoked'));
+    }
     let parts: ReturnType<typeof splitTarget>;
     try {
       parts = splitTarget(req.url ?? '/');
@@ -219,8 +313,10 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     }
     const { pathname, pathAndQuery } = parts;
     const where = { host: target.host, pathname, pathAndQuery };
-    if (isAnsweredPath(pathname))
-      return void answerFromBroker(req, res, where, deps).catch(() => res.destroy());
+    const verdict = classifyAuthPath(req.url ?? '/');
+    if (verdict === 'refuse') return refuseOddTokenPath(res, target.host, pathname);
+    if (verdict === 'answer')
+      return void answerFromBroker(req, res, where, deps, proxy.secret).catch(() => res.destroy());
     const base = authBase ?? new URL(`https://${target.port === 443 ? target.host : formatHostPort(target)}`);
     forwardUpstream(req, res, base, where, deps);
   }
@@ -233,8 +329,14 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
         res,
         400,
         'This is the AList bridge of pikpak-token-broker, an HTTP proxy. ' +
-          `Point AList at it with HTTPS_PROXY=http://${address}; it serves nothing itself.\n`,
+          `Point AList at it with HTTPS_PROXY=http://alist:SECRET@${address} (SECRET: a client ` +
+          'secret, from pikpak-token-broker clients add); it serves nothing itself.\n',
       );
+    }
+    const auth = authenticateProxy(req.headers['proxy-authorization'], proxyAuth);
+    if (!auth.ok) {
+      log.debug({ reason: auth.reason }, 'bridge: refused a proxy request without valid credentials');
+      return unauthorizedRequest(res, proxyAuthMessage(auth.reason));
     }
     // URL keeps an IPv6 literal's brackets (`[::1]`); HostPort holds it without them.
     const host = url.hostname
@@ -243,8 +345,12 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       .replace(/\.$/, '');
     const target: HostPort = { host, port: Number(url.port || 80) };
     const where = { host: url.host, pathname: url.pathname, pathAndQuery: url.pathname + url.search };
-    if (interceptHosts.has(host) && isAnsweredPath(url.pathname))
-      return void answerFromBroker(req, res, where, deps).catch(() => res.destroy());
+    if (interceptHosts.has(host)) {
+      const verdict = classifyAuthPath(req.url ?? '/');
+      if (verdict === 'refuse') return refuseOddTokenPath(res, host, url.pathname);
+      if (verdict === 'answer')
+        return void answerFromBroker(req, res, where, deps, auth.proxy.secret).catch(() => res.destroy());
+    }
     const dial = overrides.get(formatHostPort(target)) ?? target;
     forwardUpstream(req, res, new URL(`http://${formatHostPort(dial)}`), where, deps);
   }
@@ -256,12 +362,18 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     if (typeof (socket as Socket).setNoDelay === 'function') (socket as Socket).setNoDelay(true);
     if (intercepted.has(socket)) return refuse(socket, 400, 'CONNECT inside an intercepted connection');
     if (closing) return refuse(socket, 503, 'the bridge is stopping');
+    const auth = authenticateProxy(req.headers['proxy-authorization'], proxyAuth);
+    if (!auth.ok) {
+      log.debug({ reason: auth.reason }, 'bridge: refused a CONNECT without valid credentials');
+      return unauthorized(socket, proxyAuthMessage(auth.reason));
+    }
     const target = parseAuthority(req.url);
     if (!target) return refuse(socket, 400, 'CONNECT needs a target of the form host:port');
-    if (interceptHosts.has(target.host) && target.port === 443) return void intercept(socket, head, target);
+    if (interceptHosts.has(target.host) && target.port === 443)
+      return void intercept(socket, head, target, auth.proxy);
     counter.tunnels += 1;
-    log.debug({ host: formatHostPort(target) }, 'bridge: tunnel');
-    tunnels.add(socket);
+    log.debug({ host: formatHostPort(target), client: auth.proxy.client.name }, 'bridge: tunnel');
+    tunnels.set(socket, auth.proxy);
     openTunnel(socket, head, target, overrides.get(formatHostPort(target)) ?? target, {
       connectTimeoutMs: limits.connectTimeoutMs,
       idleTimeoutMs: limits.tunnelIdleTimeoutMs,
@@ -269,7 +381,12 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     });
   });
 
-  async function intercept(socket: Duplex, head: Buffer, target: HostPort): Promise<void> {
+  async function intercept(
+    socket: Duplex,
+    head: Buffer,
+    target: HostPort,
+    proxy: ProxyClient,
+  ): Promise<void> {
     socket.pause();
     let context;
     try {
@@ -293,9 +410,9 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       secureContext: context,
       ALPNProtocols: ['http/1.1'],
     });
-    intercepted.set(tls, target);
+    intercepted.set(tls, { target, proxy });
     tls.on('error', () => tls.destroy());
-    interceptedRaw.add(socket);
+    interceptedRaw.set(socket, proxy);
     socket.on('close', () => {
       interceptedRaw.delete(socket);
       tls.destroy();
@@ -321,10 +438,12 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     });
   });
   server.on('error', (error) => log.error({ error: error.message }, 'bridge: server error'));
+  const sweep = setInterval(sweepRevoked, limits.revocationCheckMs);
+  sweep.unref();
   const address = formatAddress(bound.address, bound.port);
   log.info(
     { address, intercept: [...interceptHosts], ...(authBase ? { upstream: authBase.origin } : {}) },
-    `AList bridge listening on http://${address} (set HTTPS_PROXY=http://${address} for AList)`,
+    `AList bridge listening on http://${address} (AList: HTTPS_PROXY=http://alist:SECRET@${address}, SECRET a client secret)`,
   );
 
   let closed: Promise<void> | undefined;
@@ -337,13 +456,14 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     close: () =>
       (closed ??= (async () => {
         closing = true;
+        clearInterval(sweep);
         const done = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         const timer = setTimeout(() => {
           server.closeAllConnections();
-          for (const socket of [...tunnels, ...interceptedRaw]) socket.destroy();
+          for (const socket of [...tunnels.keys(), ...interceptedRaw.keys()]) socket.destroy();
         }, limits.closeGraceMs);
-        for (const socket of tunnels) socket.destroy();
+        for (const socket of tunnels.keys()) socket.destroy();
         await done;
         clearTimeout(timer);
         httpsAgent.destroy();

@@ -18,6 +18,10 @@
  * Failures use PikPak's error shape. Anything that needs a person (unknown or revoked secret,
  * account not allowed, account needing a new sign-in in the broker) is `invalid_grant` / 4126,
  * which makes AList stop (or try a sign-in, which fails the same way) instead of looping.
+ *
+ * Through the AList bridge the proxy credentials are a client secret too (`transportSecret`): they
+ * stand in when the call carries no credential of its own; a wrong one in the call is still
+ * refused (invalid_grant), so a storage holding a stale secret is told so instead of papered over.
  */
 import type { Broker } from '../core/broker.js';
 import { AccountNotFoundError } from '../core/broker-errors.js';
@@ -45,6 +49,12 @@ export interface PikPakAuthCall {
   readonly query?: string | URLSearchParams | undefined;
   /** The value of an `Authorization: Bearer` header, if the caller sent one. */
   readonly bearer?: string | undefined;
+  /**
+   * A client secret the transport already checked (the AList bridge's proxy credentials): the
+   * client when the call carries no credential of its own (an empty refresh token or password).
+   * A credential in the call always decides, and a wrong one is refused as before.
+   */
+  readonly transportSecret?: string | undefined;
 }
 
 export interface PikPakAnswer {
@@ -137,8 +147,8 @@ async function refresh(
       `${WHO}: grant_type must be refresh_token`,
     );
   const credential = str(form.refresh_token) ?? call.bearer;
-  if (!credential) return invalidArgument('refresh_token is required (a client secret of the broker)');
-  const who = identify(credential, deps);
+  const who = identifyOrTransport(credential, call.transportSecret, deps);
+  if (who === undefined) return invalidArgument('refresh_token is required (a client secret of the broker)');
   if ('status' in who) return who;
   let account = who.account;
   if (account === undefined) {
@@ -160,8 +170,8 @@ async function signIn(
   deps: PikPakCompatDeps,
 ): Promise<PikPakAnswer> {
   const credential = str(form.password) ?? call.bearer;
-  if (!credential) return invalidArgument('password is required (a client secret of the broker)');
-  const who = identify(credential, deps);
+  const who = identifyOrTransport(credential, call.transportSecret, deps);
+  if (who === undefined) return invalidArgument('password is required (a client secret of the broker)');
   if ('status' in who) return who;
   let account = who.account;
   if (account === undefined) {
@@ -190,6 +200,21 @@ async function signIn(
 }
 
 type Identified = { client: Client; secret: string; account: string | undefined };
+
+/**
+ * The call's own credential when it has one (a wrong one is refused, never papered over), else the
+ * transport's secret. Undefined when there is neither.
+ */
+function identifyOrTransport(
+  credential: string | undefined,
+  transportSecret: string | undefined,
+  deps: PikPakCompatDeps,
+): Identified | PikPakAnswer | undefined {
+  if (credential !== undefined) return identify(credential, deps);
+  if (transportSecret === undefined) return undefined;
+  const viaTransport = identify(transportSecret, deps);
+  return 'status' in viaTransport ? viaTransport : { ...viaTransport, account: undefined };
+}
 
 /** `<secret>` or `<secret>.<account>` → the client, or the PikPak-shaped refusal. */
 function identify(credential: string, deps: PikPakCompatDeps): Identified | PikPakAnswer {

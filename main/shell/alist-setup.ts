@@ -4,7 +4,7 @@
  * are the bridge's own (main/bridge/alist-setup.ts); this renders them for the app, where the
  * bridge runs inside the app rather than in a daemon. Pure.
  */
-import { alistSetup, SECRET_PLACEHOLDER } from '../bridge/alist-setup.js';
+import { alistSetup, proxyUrl, SECRET_PLACEHOLDER } from '../bridge/alist-setup.js';
 import type { Platform } from '../pikpak/protocol.js';
 import type { BridgeView } from './ipc-channels.js';
 
@@ -44,7 +44,9 @@ export function alistSetupText(
     '   A second storage of the same account gets the same values: they share the broker’s token.',
     '',
     '3. Start AList with this environment (Docker: network_mode: host; the bridge listens on loopback):',
-    `     HTTPS_PROXY=http://${address}`,
+    `     HTTPS_PROXY=${proxyUrl(address, SECRET_PLACEHOLDER)}`,
+    `   The same ${SECRET_PLACEHOLDER} as the proxy password: without it the bridge answers 407 and`,
+    '   lets nothing through.',
     '',
   );
   return lines.join('\n');

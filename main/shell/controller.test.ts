@@ -185,7 +185,7 @@ describe('AList setup text (the bridge’s storage fields, worded for the app)',
       { state: 'running', address: '127.0.0.1:5288', message: '' },
       '127.0.0.1:5288',
     );
-    assert.match(text, /HTTPS_PROXY=http:\/\/127\.0\.0\.1:5288/);
+    assert.match(text, /HTTPS_PROXY=http:\/\/alist:<CLIENT_SECRET>@127\.0\.0\.1:5288/);
     assert.match(text, /username +me@example\.com/);
     assert.match(text, /device_id +cc884c5dd5755d8c21e8c12b2b7ce6a2/);
     assert.match(text, /password +<CLIENT_SECRET>\.main/);

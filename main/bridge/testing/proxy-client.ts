@@ -16,15 +16,25 @@ export interface ConnectResult {
   readonly rest: Buffer;
 }
 
-/** Sends `CONNECT target` (plus `extra` bytes in the same write) and reads the proxy's answer head. */
+/** `Proxy-Authorization: Basic` with user `alist` and `secret` as the password, as Go sends it. */
+export function proxyAuthorization(secret: string, user = 'alist'): string {
+  return `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
+}
+
+/**
+ * Sends `CONNECT target` (plus `extra` bytes in the same write) and reads the proxy's answer head.
+ * `secret` is sent as the proxy credentials' password; undefined sends none.
+ */
 export function rawConnect(
   proxyPort: number,
   target: string,
+  secret: string | undefined,
   extra: Buffer = Buffer.alloc(0),
 ): Promise<ConnectResult> {
+  const auth = secret === undefined ? '' : `Proxy-Authorization: ${proxyAuthorization(secret)}\r\n`;
   return sendRaw(
     proxyPort,
-    Buffer.concat([Buffer.from(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`), extra]),
+    Buffer.concat([Buffer.from(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n${auth}\r\n`), extra]),
   );
 }
 
@@ -77,6 +87,8 @@ export interface ThroughOptions {
   readonly body?: string | Buffer;
   /** CA to trust for the TLS peer (the bridge's CA for intercepted hosts, the emulator's for tunnels). */
   readonly ca: string;
+  /** The proxy credentials' password (a client secret); undefined sends none. */
+  readonly proxySecret: string | undefined;
 }
 
 export interface ThroughResult {
@@ -93,8 +105,9 @@ export async function tlsThrough(
   host: string,
   port: number,
   ca: string,
+  proxySecret: string | undefined,
 ): Promise<TLSSocket> {
-  const tunnel = await rawConnect(proxyPort, `${host}:${port}`);
+  const tunnel = await rawConnect(proxyPort, `${host}:${port}`, proxySecret);
   if (tunnel.status !== 200) {
     tunnel.socket.destroy();
     throw new Error(`CONNECT ${host}:${port} answered ${tunnel.head.split('\r\n')[0]}`);
@@ -113,7 +126,7 @@ export async function tlsThrough(
 
 /** One HTTPS request through the proxy on its own tunnel. */
 export async function httpsThrough(proxyPort: number, options: ThroughOptions): Promise<ThroughResult> {
-  const tls = await tlsThrough(proxyPort, options.host, options.port ?? 443, options.ca);
+  const tls = await tlsThrough(proxyPort, options.host, options.port ?? 443, options.ca, options.proxySecret);
   const peer = tls.getPeerCertificate();
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
@@ -154,8 +167,13 @@ export async function httpsThrough(proxyPort: number, options: ThroughOptions): 
 export function httpThrough(
   proxyPort: number,
   url: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
-): Promise<{ status: number; body: string; json: unknown }> {
+  options: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string;
+    proxySecret: string | undefined;
+  },
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: string; json: unknown }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       {
@@ -163,7 +181,13 @@ export function httpThrough(
         port: proxyPort,
         method: options.method ?? (options.body === undefined ? 'GET' : 'POST'),
         path: url,
-        headers: { host: new URL(url).host, ...options.headers },
+        headers: {
+          host: new URL(url).host,
+          ...(options.proxySecret === undefined
+            ? {}
+            : { 'proxy-authorization': proxyAuthorization(options.proxySecret) }),
+          ...options.headers,
+        },
         agent: false,
       },
       (res) => {
@@ -176,7 +200,7 @@ export function httpThrough(
           } catch {
             json = undefined;
           }
-          resolve({ status: res.statusCode ?? 0, body, json });
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json });
         });
       },
     );

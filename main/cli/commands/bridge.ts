@@ -20,7 +20,18 @@ interface BridgeFlags {
   waitForLock?: boolean;
 }
 
-/** `bridge` = the daemon with the AList bridge on; `bridge ca` prints the bridge's CA certificate. */
+/** How AList is pointed at the bridge: shown under `bridge --help`. */
+const BRIDGE_HELP = `
+AList connects with proxy credentials: a client secret of the broker as the password (any user name).
+Without them the bridge answers 407 Proxy Authentication Required and lets nothing through.
+
+  pikpak-token-broker clients add alist --account main   # prints SECRET, once
+  ${`HTTPS_PROXY=http://alist:SECRET@${DEFAULT_BRIDGE_ADDRESS}`.padEnd(52)} # in AList's environment
+
+Revoking the client (pikpak-token-broker clients revoke alist) closes its access at once.
+pikpak-token-broker alist setup --account main --new-client alist prints every setting.`;
+
+/** \`bridge\` = the daemon with the AList bridge on; `bridge ca` prints the bridge's CA certificate. */
 export function bridgeCommand(): Command {
   const bridge = addCommonOptions(
     new BrokerCommand('bridge')
@@ -43,26 +54,28 @@ export function bridgeCommand(): Command {
         '--wait-for-lock',
         'if another broker holds the data folder, wait for it to stop instead of exiting',
       ),
-  ).action(async (_opts, command: Command) => {
-    const ctx = contextOf<BridgeFlags>(command, 'info');
-    const listen = bridgeAddressOrUsage(ctx.options.bridge, '--bridge');
-    let tunnelOverrides: Record<string, string>;
-    try {
-      tunnelOverrides = parseTunnelMap(ctx.options.tunnelMap);
-    } catch (error) {
-      throw new CliError((error as Error).message, EXIT.usage);
-    }
-    const daemon = await startDaemon(ctx.config, ctx.log, {
-      waitForLock: ctx.options.waitForLock ?? false,
-      bridge: listen,
-      bridgeUpstream: {
-        upstreamAuthBaseUrl: ctx.options.upstreamAuthBaseUrl,
-        upstreamCaFile: ctx.config.upstream.upstreamCaFile,
-        tunnelOverrides,
-      },
+  )
+    .addHelpText('after', BRIDGE_HELP)
+    .action(async (_opts, command: Command) => {
+      const ctx = contextOf<BridgeFlags>(command, 'info');
+      const listen = bridgeAddressOrUsage(ctx.options.bridge, '--bridge');
+      let tunnelOverrides: Record<string, string>;
+      try {
+        tunnelOverrides = parseTunnelMap(ctx.options.tunnelMap);
+      } catch (error) {
+        throw new CliError((error as Error).message, EXIT.usage);
+      }
+      const daemon = await startDaemon(ctx.config, ctx.log, {
+        waitForLock: ctx.options.waitForLock ?? false,
+        bridge: listen,
+        bridgeUpstream: {
+          upstreamAuthBaseUrl: ctx.options.upstreamAuthBaseUrl,
+          upstreamCaFile: ctx.config.upstream.upstreamCaFile,
+          tunnelOverrides,
+        },
+      });
+      await daemon.closed;
     });
-    await daemon.closed;
-  });
   bridge.addCommand(caCommand());
   return bridge;
 }
