@@ -7,6 +7,7 @@
 import type { Broker } from '../core/broker.js';
 import { systemClock, type Logger } from '../core/ports.js';
 import { startBrokerBridge } from '../bridge/index.js';
+import { proxyUrl, SECRET_PLACEHOLDER } from '../bridge/alist-setup.js';
 import { DEFAULT_AUTH_BASE_URL } from '../pikpak/protocol.js';
 import type { RuntimeConfig } from '../runtime/config.js';
 import type { ClientRegistry } from '../service/client-registry.js';
@@ -74,7 +75,8 @@ export class BridgeStatus {
       this.#view = {
         state: 'running',
         address: this.#running.address,
-        message: `AList's HTTPS_PROXY is ${this.#running.proxyUrl}`,
+        // The bridge wants a client secret as the proxy password (a 407 otherwise), so say so.
+        message: `AList's HTTPS_PROXY is ${proxyUrl(this.#running.address, SECRET_PLACEHOLDER)}, with a client secret as ${SECRET_PLACEHOLDER}`,
       };
     } catch (error) {
       this.#view = {

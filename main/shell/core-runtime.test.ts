@@ -42,7 +42,8 @@ describe('the core in the app: the daemon’s core plus approvals and the bridge
       assert.deepEqual(core.bridge.view(), {
         state: 'running',
         address: '127.0.0.1:15288',
-        message: "AList's HTTPS_PROXY is http://127.0.0.1:15288",
+        message:
+          "AList's HTTPS_PROXY is http://alist:<CLIENT_SECRET>@127.0.0.1:15288, with a client secret as <CLIENT_SECRET>",
       });
       const holder = JSON.parse(await readFile(join(config.dataDir, 'broker.lock'), 'utf8')) as {
         pid: number;

@@ -40,7 +40,8 @@ export const NAS: AccountView = {
 const BRIDGE: BridgeView = {
   state: 'running',
   address: '127.0.0.1:5288',
-  message: "AList's HTTPS_PROXY is http://127.0.0.1:5288",
+  message:
+    "AList's HTTPS_PROXY is http://alist:<CLIENT_SECRET>@127.0.0.1:5288, with a client secret as <CLIENT_SECRET>",
 };
 
 export function statusFixture(overrides: Partial<StatusView> = {}): StatusView {
