@@ -6,7 +6,14 @@
 import { EventEmitter } from 'node:events';
 import { defaultDeviceId, type Platform } from '../pikpak/protocol.js';
 import { AccountConflictError, AccountNotFoundError, InvalidAccountNameError } from './broker-errors.js';
-import { Keeper, type AccessTokenView, type KeeperOptions, type RotationEvent } from './keeper.js';
+import {
+  DEFAULT_KEEPER_OPTIONS,
+  Keeper,
+  type AccessTokenView,
+  type KeeperOptions,
+  type RotationEvent,
+} from './keeper.js';
+import { UpstreamUnavailableError } from './keeper-errors.js';
 import { describeState, healthOf, worstHealth, type Health, type KeeperState } from './keeper-state.js';
 import type {
   AccountRecord,
@@ -89,6 +96,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   /** Records of accounts whose first sign-in is in progress: not saved until it succeeds. */
   readonly #pending = new Map<string, AccountRecord>();
   #saving: Promise<void> = Promise.resolve();
+  /** Keepers still loading their token and making their first refresh; token calls wait for them. */
+  readonly #starting = new Map<string, Promise<void>>();
 
   private constructor(deps: BrokerDeps, settings: BrokerSettings) {
     super();
@@ -110,7 +119,16 @@ export class Broker extends EventEmitter<BrokerEvents> {
     // would call a keychain that was never asked "available": a read (no write, so no unlock
     // prompt) tells a missing session bus or Secret Service at once.
     if (this.#keepers.size === 0) await this.vault.get(KEYCHAIN_PROBE_ACCOUNT, 'refresh-token');
-    await Promise.all([...this.#keepers.values()].map((k) => k.start()));
+    await Promise.all(
+      [...this.#keepers].map(([name, keeper]) => {
+        const started = keeper.start().finally(() => this.#starting.delete(name));
+        this.#starting.set(
+          name,
+          started.catch(() => undefined),
+        );
+        return started;
+      }),
+    );
   }
 
   async stop(): Promise<void> {
@@ -128,8 +146,29 @@ export class Broker extends EventEmitter<BrokerEvents> {
     return keeper;
   }
 
-  getAccessToken(account: string): Promise<AccessTokenView> {
-    return this.keeper(account).getAccessToken();
+  /**
+   * The account's access token. While the account is still starting (the socket opens before the
+   * first refresh), waits for that start up to the keeper's usual wait bound (retryWaitMs).
+   */
+  async getAccessToken(account: string): Promise<AccessTokenView> {
+    const keeper = this.keeper(account);
+    const starting = this.#starting.get(account);
+    if (starting) await this.#waitForStart(account, starting);
+    return keeper.getAccessToken();
+  }
+
+  async #waitForStart(account: string, starting: Promise<void>): Promise<void> {
+    const { clock } = this.#deps;
+    const waitMs = this.#deps.keeperOptions?.retryWaitMs ?? DEFAULT_KEEPER_OPTIONS.retryWaitMs;
+    let timer: ReturnType<Clock['setTimer']> | undefined;
+    const timedOut = new Promise<true>((resolve) => (timer = clock.setTimer(() => resolve(true), waitMs)));
+    const late = await Promise.race([starting.then(() => false), timedOut]);
+    clock.clearTimer(timer!);
+    if (late)
+      throw new UpstreamUnavailableError(
+        `account "${account}" is still starting: its first refresh has not finished after ${Math.round(waitMs / 1000)}s; try again shortly`,
+        clock.now() + 5_000,
+      );
   }
 
   account(name: string): AccountSummary {
