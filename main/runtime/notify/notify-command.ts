@@ -97,7 +97,9 @@ export class NotifyCommand {
         killGroup(child.pid);
       }, timeoutMs);
       timer.unref();
+      // Never delays the daemon's exit; a command still running then finishes on its own.
       child.unref();
+      (child.stderr as unknown as { unref?: () => void }).unref?.();
       child.once('error', (error) => {
         clearTimeout(timer);
         reject(error);
