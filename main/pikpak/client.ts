@@ -418,7 +418,6 @@ function compact(values: (Secret | undefined)[]): Secret[] {
   return values.filter((v): v is Secret => v !== undefined);
 }
 
-
 /** Origin and path, for messages: no userinfo, no query. */
 function publicEndpoint(url: string): string {
   const parsed = new URL(url);
