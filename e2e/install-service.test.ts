@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,6 +118,23 @@ describe('install-service', { skip: process.platform !== 'linux' && 'systemd uni
       assert.equal(result.code, 2, `${args.join(' ')} ${JSON.stringify(envVars)}: ${result.stderr}`);
       assert.match(result.stderr, /^pikpak-token-broker: /);
       assert.equal(existsSync(dataDir), false, 'nothing was created');
+    }
+  });
+
+  it('the daemon names a --listen port in use, exit 2, and stops cleanly', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const address = `127.0.0.1:${(blocker.address() as AddressInfo).port}`;
+    try {
+      const result = await runCli(
+        ['daemon', '--data-dir', join(dir, 'busy'), '--socket', join(dir, 'busy.sock'), '--listen', address],
+        { env },
+      );
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, new RegExp(`pikpak-token-broker: --listen ${address} is in use`));
+      assert.equal(existsSync(join(dir, 'busy.sock')), false, 'the socket was closed again');
+    } finally {
+      blocker.close();
     }
   });
 
