@@ -206,3 +206,25 @@ describe('npm pack + npm install -g --omit=dev', { skip }, () => {
     assert.match(help.stdout, /--notify-command/);
   });
 });
+
+describe('bin/ without dist/ and without tsx', () => {
+  it('says what is missing and how to fix it, exit 1', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pkb-bare-'));
+    try {
+      cpSync(join(REPO_ROOT, 'bin'), join(dir, 'bin'), { recursive: true });
+      cpSync(join(REPO_ROOT, 'package.json'), join(dir, 'package.json'));
+      const result = spawnSync(process.execPath, [join(dir, 'bin', 'pikpak-token-broker.js'), '--help'], {
+        encoding: 'utf8',
+        env: childEnv(),
+      });
+      assert.equal(result.status, 1, result.stderr);
+      assert.match(
+        result.stderr,
+        /dist\/main\/cli\.js is missing and tsx \(a dev dependency\) is not installed/,
+      );
+      assert.match(result.stderr, /npm run build/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
