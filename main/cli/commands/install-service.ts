@@ -155,7 +155,7 @@ export function installServiceCommand(): Command {
       .addOption(notifyCommandOption())
       .option(
         '--system',
-        `a system-wide unit (${'/etc/systemd/system'}) running as a dedicated user, for machines with no login user`,
+        'a system-wide unit (/etc/systemd/system) running as a dedicated user, for machines with no login user',
       )
       .option('--service-user <name>', 'with --system: the user the service runs as', DEFAULT_SERVICE_USER)
       .addOption(

@@ -40,12 +40,15 @@ describe('watchBrokerForNotifications', () => {
   it('tells reauth-required once, then recovered when the account is healthy again', () => {
     const { broker, seen } = states();
     const ok = healthy({ obtainedAt: 0, accessExpiresAt: 1, nextRefreshAt: 1 } as never);
-    broker.emit('account-state', { account: 'main', state: ok, previous: refreshing(0, undefined) });
+    const at = (state: unknown, previous: unknown, health: string) =>
+      broker.emit('account-state', { account: 'main', state, previous, health });
+    at(ok, refreshing(0, undefined), 'ok');
     assert.equal(seen.length, 0, 'a healthy account that was never in trouble says nothing');
-    broker.emit('account-state', { account: 'main', state: reauth, previous: refreshing(0, undefined) });
-    broker.emit('account-state', { account: 'main', state: reauth, previous: reauth });
-    broker.emit('account-state', { account: 'main', state: signingIn(0), previous: reauth });
-    broker.emit('account-state', { account: 'main', state: ok, previous: signingIn(0) });
+    at(reauth, refreshing(0, undefined), 'error');
+    at(reauth, reauth, 'error');
+    at(signingIn(0), reauth, 'busy');
+    at(ok, signingIn(0), 'ok');
+    at(ok, ok, 'ok');
     assert.deepEqual(
       seen.map((e) => [e.event, e.account]),
       [
@@ -54,6 +57,25 @@ describe('watchBrokerForNotifications', () => {
       ],
     );
     assert.match(seen[0]!.message, /login --account main/);
+    assert.match(seen[1]!.message, /healthy again \(it needed a new sign-in\)/);
+  });
+
+  it('tells recovered (only) when an account is healthy after an error', () => {
+    const { broker, seen } = states();
+    const ok = healthy({ obtainedAt: 0, accessExpiresAt: 1, nextRefreshAt: 1 } as never);
+    const retrying = { type: 'retrying' } as never;
+    broker.emit('account-state', { account: 'a', state: retrying, previous: ok, health: 'warn' });
+    broker.emit('account-state', { account: 'a', state: ok, previous: retrying, health: 'ok' });
+    assert.equal(seen.length, 0, 'a retry while the token was still valid is no news');
+    broker.emit('account-state', { account: 'a', state: retrying, previous: ok, health: 'error' });
+    broker.emit('account-state', { account: 'a', state: retrying, previous: retrying, health: 'error' });
+    assert.equal(seen.length, 0, 'the error itself is not announced');
+    broker.emit('account-state', { account: 'a', state: ok, previous: retrying, health: 'ok' });
+    assert.deepEqual(
+      seen.map((e) => [e.event, e.account]),
+      [['recovered', 'a']],
+    );
+    assert.match(seen[0]!.message, /could not be reached/);
   });
 
   it('tells secret-store-unavailable once and recovered when it is back', () => {
