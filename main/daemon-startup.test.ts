@@ -79,10 +79,18 @@ describe('daemon start-up: listeners first, then the start-up refresh', () => {
       const token = call({ socketPath: config.socketPath }, '/v1/accounts/main/token', {
         bearer: clientSecret,
       });
+      const rejected = call({ socketPath: config.socketPath }, '/v1/accounts/main/token/rejected', {
+        method: 'POST',
+        bearer: clientSecret,
+        body: { access_token: 'an-old-token' },
+      });
       await new Promise((r) => setTimeout(r, 150));
       auth.release();
       const answer = await token;
       assert.equal(answer.status, 200, answer.text);
+      const afterRejected = await rejected;
+      assert.equal(afterRejected.status, 200, afterRejected.text);
+      assert.equal(afterRejected.json.access_token, answer.json.access_token);
       assert.equal(typeof answer.json.access_token, 'string');
       daemon = await starting;
       assert.equal(auth.refreshCalls, 1, 'the waiting call joined the start-up refresh');

@@ -151,6 +151,7 @@ export async function startDaemon(
   );
   // Listeners first, so consumers find the socket at once: token calls wait for the start-up
   // refresh (bounded, see Broker.getAccessToken), /v1/health answers right away.
+  broker.holdUntilStarted();
   try {
     service = await startTokenService({
       broker,

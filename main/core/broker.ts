@@ -98,6 +98,10 @@ export class Broker extends EventEmitter<BrokerEvents> {
   #saving: Promise<void> = Promise.resolve();
   /** Keepers still loading their token and making their first refresh; token calls wait for them. */
   readonly #starting = new Map<string, Promise<void>>();
+  /** Set by holdUntilStarted(): token calls arriving before start() wait for it too. */
+  #beforeStart: Promise<void> | undefined;
+  /** Lets them go; undefined once it has. */
+  #openBeforeStart: (() => void) | undefined;
 
   private constructor(deps: BrokerDeps, settings: BrokerSettings) {
     super();
@@ -114,12 +118,25 @@ export class Broker extends EventEmitter<BrokerEvents> {
   }
 
   /** Starts every keeper: loads tokens from the keychain and gets first access tokens. */
+  /**
+   * The daemon opens its socket before start(): token calls from now on wait for start() (and
+   * each account's first refresh), bounded like every wait; stop() lets them go.
+   */
+  holdUntilStarted(): void {
+    this.#beforeStart ??= new Promise<void>((resolve) => (this.#openBeforeStart = resolve));
+  }
+
+  #letWaitersIn(): void {
+    this.#openBeforeStart?.();
+    this.#openBeforeStart = undefined;
+  }
+
   async start(): Promise<void> {
     // Keepers read the keychain as they start. With no account nothing would, and the status
     // would call a keychain that was never asked "available": a read (no write, so no unlock
     // prompt) tells a missing session bus or Secret Service at once.
     if (this.#keepers.size === 0) await this.vault.get(KEYCHAIN_PROBE_ACCOUNT, 'refresh-token');
-    await Promise.all(
+    const started = Promise.all(
       [...this.#keepers].map(([name, keeper]) => {
         const started = keeper.start().finally(() => this.#starting.delete(name));
         this.#starting.set(
@@ -129,9 +146,13 @@ export class Broker extends EventEmitter<BrokerEvents> {
         return started;
       }),
     );
+    // Every keeper's start is registered (synchronously, above): waiters move on to it.
+    this.#letWaitersIn();
+    await started;
   }
 
   async stop(): Promise<void> {
+    this.#letWaitersIn();
     await Promise.all([...this.#keepers.values()].map((k) => k.stop()));
     await this.#saving;
   }
@@ -152,17 +173,30 @@ export class Broker extends EventEmitter<BrokerEvents> {
    */
   async getAccessToken(account: string): Promise<AccessTokenView> {
     const keeper = this.keeper(account);
-    const starting = this.#starting.get(account);
-    if (starting) await this.#waitForStart(account, starting);
+    await this.#whenStarted(account);
     return keeper.getAccessToken();
   }
 
-  async #waitForStart(account: string, starting: Promise<void>): Promise<void> {
+  /** A consumer says PikPak rejected `accessToken` (see Keeper.reportRejected); waits for start-up too. */
+  async reportRejected(account: string, accessToken: Secret | string): Promise<AccessTokenView> {
+    const keeper = this.keeper(account);
+    await this.#whenStarted(account);
+    return keeper.reportRejected(accessToken);
+  }
+
+  async #whenStarted(account: string): Promise<void> {
+    const waiting = this.#openBeforeStart !== undefined;
+    if (!waiting && !this.#starting.has(account)) return;
     const { clock } = this.#deps;
     const waitMs = this.#deps.keeperOptions?.retryWaitMs ?? DEFAULT_KEEPER_OPTIONS.retryWaitMs;
     let timer: ReturnType<Clock['setTimer']> | undefined;
     const timedOut = new Promise<true>((resolve) => (timer = clock.setTimer(() => resolve(true), waitMs)));
-    const late = await Promise.race([starting.then(() => false), timedOut]);
+    const started = (async () => {
+      if (waiting) await this.#beforeStart;
+      await this.#starting.get(account);
+      return false as const;
+    })();
+    const late = await Promise.race([started, timedOut]);
     clock.clearTimer(timer!);
     if (late)
       throw new UpstreamUnavailableError(
