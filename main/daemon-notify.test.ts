@@ -77,7 +77,10 @@ describe('daemon --notify-command', () => {
         rememberPassword: false,
       });
       const lines = await waitForLines(out, 2);
-      assert.equal(lines[1], 'recovered|main|PikPak account "main" is healthy again (it needed a new sign-in).');
+      assert.equal(
+        lines[1],
+        'recovered|main|PikPak account "main" is healthy again (it needed a new sign-in).',
+      );
       const text = lines.join('\n');
       assert.ok(
         !text.includes(deadToken) && !text.includes('right-password'),
