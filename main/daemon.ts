@@ -17,6 +17,11 @@ import { acquireInstanceLock, type InstanceLock } from './storage/instance-lock.
 import { ensurePrivateDir } from './storage/paths.js';
 import { startBrokerBridge, type Bridge, type BridgeSettings } from './bridge/index.js';
 import { KeyringSecretStore } from './storage/keyring-secret-store.js';
+import { ListenerInUseError } from './service/errors/index.js';
+import { parseListenAddress } from './service/loopback.js';
+import { parseBridgeAddress } from './bridge/errors.js';
+import { NotifyCommand, type NotifyCommandOptions } from './runtime/notify/notify-command.js';
+import { watchBrokerForNotifications } from './runtime/notify/broker-notifications.js';
 
 export interface DaemonOptions {
   /** Wait for another broker to release the lock instead of exiting. */
@@ -30,6 +35,10 @@ export interface DaemonOptions {
   readonly bridge?: string | undefined;
   /** The bridge's upstream (tests point it at the emulator); see main/bridge/broker-bridge.ts. */
   readonly bridgeUpstream?: Omit<BridgeSettings, 'listen'> | undefined;
+  /** `--notify-command`: run through /bin/sh on reauth-required, recovered, secret-store-unavailable. */
+  readonly notifyCommand?: string | undefined;
+  /** Tests shorten the notify command's timeout and rate limit. */
+  readonly notifyOptions?: Partial<Omit<NotifyCommandOptions, 'command' | 'log'>>;
 }
 
 export interface DaemonHandle {
@@ -51,6 +60,9 @@ export async function startDaemon(
   log: Logger,
   options: DaemonOptions = {},
 ): Promise<DaemonHandle> {
+  // Bad addresses fail before the lock is taken or anything is read (the CLI checks them earlier still).
+  if (options.listen !== undefined) parseListenAddress(options.listen);
+  if (options.bridge !== undefined) parseBridgeAddress(options.bridge);
   await ensurePrivateDir(config.dataDir);
   const lock = await takeLock(config, log, options);
   let broker: Broker;
@@ -70,6 +82,19 @@ export async function startDaemon(
     clock: options.overrides?.clock,
     log,
   });
+
+  const notifier =
+    options.notifyCommand === undefined
+      ? undefined
+      : new NotifyCommand({
+          command: options.notifyCommand,
+          log,
+          clock: options.overrides?.clock,
+          ...options.notifyOptions,
+        });
+  const unwatch = notifier
+    ? watchBrokerForNotifications(broker, (event) => notifier.notify(event))
+    : undefined;
 
   broker.on('account-state', ({ account, state }) => {
     if (state.type === 'reauth-required')
@@ -95,6 +120,7 @@ export async function startDaemon(
         await service?.close();
         requests.close();
         await broker.stop();
+        unwatch?.();
         await clients.flush();
       } finally {
         await lock.release();
@@ -123,9 +149,9 @@ export async function startDaemon(
       ? `broker started with ${names.length} account(s)`
       : 'broker started; no account yet (add one with: pikpak-token-broker login)',
   );
-  await broker.start();
-  // A signal during start-up: do not open the socket after the broker has already stopped.
-  if (stopping) return { broker, service, clients, requests, bridge, closed, stop };
+  // Listeners first, so consumers find the socket at once: token calls wait for the start-up
+  // refresh (bounded, see Broker.getAccessToken), /v1/health answers right away.
+  broker.holdUntilStarted();
   try {
     service = await startTokenService({
       broker,
@@ -140,7 +166,7 @@ export async function startDaemon(
     });
   } catch (error) {
     await stop('the token service could not start');
-    throw error;
+    throw inUse(error, '--listen', options.listen);
   }
   if (options.bridge !== undefined && !stopping) {
     try {
@@ -158,9 +184,11 @@ export async function startDaemon(
       );
     } catch (error) {
       await stop('the AList bridge could not start');
-      throw error;
+      throw inUse(error, '--bridge', options.bridge);
     }
   }
+  if (!stopping) await broker.start();
+  if (stopping) return { broker, service, clients, requests, bridge, closed, stop };
   if (!broker.vault.status.available)
     log.warn(
       { problem: broker.vault.status.problem },
@@ -169,6 +197,12 @@ export async function startDaemon(
   for (const account of broker.accounts())
     log.info({ account: account.name, health: account.health }, account.description);
   return { broker, service, clients, requests, bridge, closed, stop };
+}
+
+/** EADDRINUSE, said with the flag whose address is taken. */
+function inUse(error: unknown, flag: string, address: string | undefined): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'EADDRINUSE' && address !== undefined ? new ListenerInUseError(flag, address) : error;
 }
 
 async function takeLock(config: RuntimeConfig, log: Logger, options: DaemonOptions): Promise<InstanceLock> {

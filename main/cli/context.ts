@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { Logger } from '../core/ports.js';
 import { resolveConfig, type RuntimeConfig } from '../runtime/config.js';
 import { createLogger } from '../runtime/logger.js';
+import { checkCommonOptions } from './check-flags.js';
 import type { CommonOptions } from './common-options.js';
 
 export interface CommandContext<O> {
@@ -17,6 +18,7 @@ export function contextOf<O>(
   defaultLevel: CommonOptions['logLevel'] = 'error',
 ): CommandContext<O> {
   const options = command.opts<CommonOptions & O>();
+  checkCommonOptions(options);
   const level = command.getOptionValueSource('logLevel') === 'default' ? defaultLevel : options.logLevel;
   return {
     options,

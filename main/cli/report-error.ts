@@ -9,11 +9,20 @@ import {
   TransientError,
   PikPakError,
 } from '../pikpak/errors/index.js';
+import { BridgeAddressError } from '../bridge/errors.js';
+import { InvalidListenAddressError, ListenerInUseError } from '../service/errors/index.js';
 import { CliError, EXIT, type ExitCode } from './exit-codes.js';
 
 export function exitCodeFor(error: unknown): ExitCode {
   if (error instanceof CliError) return error.exitCode;
   if (error instanceof AccountError) return EXIT.usage;
+  // A flag's value the OS or the loopback rule refuses: the flag is what to change.
+  if (
+    error instanceof InvalidListenAddressError ||
+    error instanceof BridgeAddressError ||
+    error instanceof ListenerInUseError
+  )
+    return EXIT.usage;
   if (error instanceof ReauthRequiredError || error instanceof SignedOutError) return EXIT.reauthRequired;
   if (error instanceof CaptchaRequiredError || error instanceof PikPakRejectedError)
     return EXIT.pikpakRejected;

@@ -6,7 +6,14 @@
 import { EventEmitter } from 'node:events';
 import { defaultDeviceId, type Platform } from '../pikpak/protocol.js';
 import { AccountConflictError, AccountNotFoundError, InvalidAccountNameError } from './broker-errors.js';
-import { Keeper, type AccessTokenView, type KeeperOptions, type RotationEvent } from './keeper.js';
+import {
+  DEFAULT_KEEPER_OPTIONS,
+  Keeper,
+  type AccessTokenView,
+  type KeeperOptions,
+  type RotationEvent,
+} from './keeper.js';
+import { UpstreamUnavailableError } from './keeper-errors.js';
 import { describeState, healthOf, worstHealth, type Health, type KeeperState } from './keeper-state.js';
 import type {
   AccountRecord,
@@ -89,6 +96,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
   /** Records of accounts whose first sign-in is in progress: not saved until it succeeds. */
   readonly #pending = new Map<string, AccountRecord>();
   #saving: Promise<void> = Promise.resolve();
+  /** Keepers still loading their token and making their first refresh; token calls wait for them. */
+  readonly #starting = new Map<string, Promise<void>>();
+  /** Set by holdUntilStarted(): token calls arriving before start() wait for it too. */
+  #beforeStart: Promise<void> | undefined;
+  /** Lets them go; undefined once it has. */
+  #openBeforeStart: (() => void) | undefined;
 
   private constructor(deps: BrokerDeps, settings: BrokerSettings) {
     super();
@@ -105,15 +118,41 @@ export class Broker extends EventEmitter<BrokerEvents> {
   }
 
   /** Starts every keeper: loads tokens from the keychain and gets first access tokens. */
+  /**
+   * The daemon opens its socket before start(): token calls from now on wait for start() (and
+   * each account's first refresh), bounded like every wait; stop() lets them go.
+   */
+  holdUntilStarted(): void {
+    this.#beforeStart ??= new Promise<void>((resolve) => (this.#openBeforeStart = resolve));
+  }
+
+  #letWaitersIn(): void {
+    this.#openBeforeStart?.();
+    this.#openBeforeStart = undefined;
+  }
+
   async start(): Promise<void> {
     // Keepers read the keychain as they start. With no account nothing would, and the status
     // would call a keychain that was never asked "available": a read (no write, so no unlock
     // prompt) tells a missing session bus or Secret Service at once.
     if (this.#keepers.size === 0) await this.vault.get(KEYCHAIN_PROBE_ACCOUNT, 'refresh-token');
-    await Promise.all([...this.#keepers.values()].map((k) => k.start()));
+    const started = Promise.all(
+      [...this.#keepers].map(([name, keeper]) => {
+        const started = keeper.start().finally(() => this.#starting.delete(name));
+        this.#starting.set(
+          name,
+          started.catch(() => undefined),
+        );
+        return started;
+      }),
+    );
+    // Every keeper's start is registered (synchronously, above): waiters move on to it.
+    this.#letWaitersIn();
+    await started;
   }
 
   async stop(): Promise<void> {
+    this.#letWaitersIn();
     await Promise.all([...this.#keepers.values()].map((k) => k.stop()));
     await this.#saving;
   }
@@ -128,8 +167,42 @@ export class Broker extends EventEmitter<BrokerEvents> {
     return keeper;
   }
 
-  getAccessToken(account: string): Promise<AccessTokenView> {
-    return this.keeper(account).getAccessToken();
+  /**
+   * The account's access token. While the account is still starting (the socket opens before the
+   * first refresh), waits for that start up to the keeper's usual wait bound (retryWaitMs).
+   */
+  async getAccessToken(account: string): Promise<AccessTokenView> {
+    const keeper = this.keeper(account);
+    await this.#whenStarted(account);
+    return keeper.getAccessToken();
+  }
+
+  /** A consumer says PikPak rejected `accessToken` (see Keeper.reportRejected); waits for start-up too. */
+  async reportRejected(account: string, accessToken: Secret | string): Promise<AccessTokenView> {
+    const keeper = this.keeper(account);
+    await this.#whenStarted(account);
+    return keeper.reportRejected(accessToken);
+  }
+
+  async #whenStarted(account: string): Promise<void> {
+    const waiting = this.#openBeforeStart !== undefined;
+    if (!waiting && !this.#starting.has(account)) return;
+    const { clock } = this.#deps;
+    const waitMs = this.#deps.keeperOptions?.retryWaitMs ?? DEFAULT_KEEPER_OPTIONS.retryWaitMs;
+    let timer: ReturnType<Clock['setTimer']> | undefined;
+    const timedOut = new Promise<true>((resolve) => (timer = clock.setTimer(() => resolve(true), waitMs)));
+    const started = (async () => {
+      if (waiting) await this.#beforeStart;
+      await this.#starting.get(account);
+      return false as const;
+    })();
+    const late = await Promise.race([started, timedOut]);
+    clock.clearTimer(timer!);
+    if (late)
+      throw new UpstreamUnavailableError(
+        `account "${account}" is still starting: its first refresh has not finished after ${Math.round(waitMs / 1000)}s; try again shortly`,
+        clock.now() + 5_000,
+      );
   }
 
   account(name: string): AccountSummary {

@@ -13,6 +13,7 @@ import type { Agent as HttpAgent } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
 import type { z } from 'zod';
 import { Secret } from '../core/secret.js';
+import { normalizeBaseUrl } from './base-url.js';
 import { CaptchaRequiredError } from './errors/index.js';
 import { mapRequestError, readAnswer, type CallContext, type PikPakOperation } from './error-mapping.js';
 import {
@@ -415,19 +416,6 @@ function toSecret(value: Secret | string | undefined): Secret | undefined {
 
 function compact(values: (Secret | undefined)[]): Secret[] {
   return values.filter((v): v is Secret => v !== undefined);
-}
-
-function normalizeBaseUrl(value: string, name: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new TypeError(`${name} is not a URL`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError(`${name} must be http(s)`);
-  if (url.search || url.hash) throw new TypeError(`${name} must not carry a query or fragment`);
-  if (url.username || url.password) throw new TypeError(`${name} must not carry credentials`);
-  return value.replace(/\/+$/, '');
 }
 
 /** Origin and path, for messages: no userinfo, no query. */

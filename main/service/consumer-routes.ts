@@ -53,7 +53,7 @@ async function tokenRejected(call: Call): Promise<Reply> {
   const rejected = body.access_token;
   if (typeof rejected !== 'string' || rejected === '')
     throw new HttpError(400, 'bad_request', 'Send {"access_token": "<the access token PikPak rejected>"}.');
-  const view = await call.deps.broker.keeper(account).reportRejected(new Secret(rejected));
+  const view = await call.deps.broker.reportRejected(account, new Secret(rejected));
   return { status: 200, body: tokenJson(view, call.deps.now()) };
 }
 

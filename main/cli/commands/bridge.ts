@@ -9,7 +9,9 @@ import { CA_CERT_FILE, DEFAULT_BRIDGE_ADDRESS, LocalCa } from '../../bridge/inde
 import { KeychainUnavailableError } from '../../core/errors/index.js';
 import { startDaemon } from '../../daemon.js';
 import { KeyringSecretStore } from '../../storage/keyring-secret-store.js';
+import { checkServiceFlags } from '../check-flags.js';
 import { addCommonOptions } from '../common-options.js';
+import { notifyCommandOption } from '../service-flags.js';
 import { contextOf } from '../context.js';
 import { CliError, EXIT } from '../exit-codes.js';
 
@@ -18,6 +20,7 @@ interface BridgeFlags {
   upstreamAuthBaseUrl?: string;
   tunnelMap?: string;
   waitForLock?: boolean;
+  notifyCommand?: string;
 }
 
 /** How AList is pointed at the bridge: shown under `bridge --help`. */
@@ -31,7 +34,7 @@ Without them the bridge answers 407 Proxy Authentication Required and lets nothi
 Revoking the client (pikpak-token-broker clients revoke alist) closes its access at once.
 pikpak-token-broker alist setup --account main --new-client alist prints every setting.`;
 
-/** \`bridge\` = the daemon with the AList bridge on; `bridge ca` prints the bridge's CA certificate. */
+/** `bridge` = the daemon with the AList bridge on; `bridge ca` prints the bridge's CA certificate. */
 export function bridgeCommand(): Command {
   const bridge = addCommonOptions(
     new BrokerCommand('bridge')
@@ -53,12 +56,14 @@ export function bridgeCommand(): Command {
       .option(
         '--wait-for-lock',
         'if another broker holds the data folder, wait for it to stop instead of exiting',
-      ),
+      )
+      .addOption(notifyCommandOption()),
   )
     .addHelpText('after', BRIDGE_HELP)
     .action(async (_opts, command: Command) => {
       const ctx = contextOf<BridgeFlags>(command, 'info');
-      const listen = bridgeAddressOrUsage(ctx.options.bridge, '--bridge');
+      checkServiceFlags(ctx.options);
+      const listen = ctx.options.bridge;
       let tunnelOverrides: Record<string, string>;
       try {
         tunnelOverrides = parseTunnelMap(ctx.options.tunnelMap);
@@ -73,6 +78,7 @@ export function bridgeCommand(): Command {
           upstreamCaFile: ctx.config.upstream.upstreamCaFile,
           tunnelOverrides,
         },
+        notifyCommand: ctx.options.notifyCommand,
       });
       await daemon.closed;
     });

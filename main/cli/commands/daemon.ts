@@ -1,9 +1,17 @@
 import type { Command } from 'commander';
 import { BrokerCommand } from '../broker-command.js';
 import { startDaemon } from '../../daemon.js';
+import { checkServiceFlags } from '../check-flags.js';
 import { addCommonOptions } from '../common-options.js';
 import { contextOf } from '../context.js';
-import { bridgeAddressOrUsage } from './bridge.js';
+import { bridgeOption, listenOption, notifyCommandOption } from '../service-flags.js';
+
+export interface DaemonFlags {
+  waitForLock?: boolean;
+  listen?: string;
+  bridge?: string;
+  notifyCommand?: string;
+}
 
 export function daemonCommand(): Command {
   return addCommonOptions(
@@ -13,23 +21,18 @@ export function daemonCommand(): Command {
         '--wait-for-lock',
         'if another broker holds the data folder, wait for it to stop instead of exiting',
       )
-      .option(
-        '--listen <address>',
-        'also serve the token service on TCP, loopback only (e.g. 127.0.0.1:8765); off by default',
-      )
-      .option(
-        '--bridge <address>',
-        'also run the AList bridge (HTTPS_PROXY for AList) here, loopback only (e.g. 127.0.0.1:5288)',
-      ),
+      .addOption(listenOption())
+      .addOption(bridgeOption())
+      .addOption(notifyCommandOption()),
   ).action(async (_opts, command: Command) => {
-    const ctx = contextOf<{ waitForLock?: boolean; listen?: string; bridge?: string }>(command, 'info');
-    const bridge =
-      ctx.options.bridge === undefined ? undefined : bridgeAddressOrUsage(ctx.options.bridge, '--bridge');
+    const ctx = contextOf<DaemonFlags>(command, 'info');
+    checkServiceFlags(ctx.options);
     const daemon = await startDaemon(ctx.config, ctx.log, {
       waitForLock: ctx.options.waitForLock ?? false,
       listen: ctx.options.listen,
-      bridge,
+      bridge: ctx.options.bridge,
       bridgeUpstream: { upstreamCaFile: ctx.config.upstream.upstreamCaFile },
+      notifyCommand: ctx.options.notifyCommand,
     });
     await daemon.closed;
   });
