@@ -59,6 +59,7 @@ describe('install-service', { skip: process.platform !== 'linux' && 'systemd uni
     assert.deepEqual(args, ['--data-dir', join(dir, 'data'), '--listen', '127.0.0.1:8765']);
     assert.match(result.stdout, /^WantedBy=default\.target$/m);
     assert.match(result.stdout, /^NoNewPrivileges=yes$/m);
+    assert.match(result.stdout, /^LimitNOFILE=8192$/m);
     assert.doesNotMatch(result.stdout, /^User=/m);
   });
 

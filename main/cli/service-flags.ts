@@ -17,5 +17,5 @@ export const listenOption = (): Option =>
 export const bridgeOption = (): Option =>
   new Option(
     '--bridge <address>',
-    'also run the AList bridge (HTTPS_PROXY for AList) here, loopback only (e.g. 127.0.0.1:5288)',
+    'also run the AList bridge here, loopback only (e.g. 127.0.0.1:5288); AList then uses HTTPS_PROXY=http://alist:SECRET@127.0.0.1:5288 with a client secret as SECRET',
   );

@@ -53,6 +53,8 @@ export function systemdUnit(plan: UnitPlan): string {
     'RestartPreventExitStatus=2 8 9',
     // SIGTERM lets an in-flight refresh persist; give it time before SIGKILL.
     'TimeoutStopSec=30',
+    // A herd of 1000 on each listener needs ~3300 descriptors (main/service/fd-limit.ts).
+    'LimitNOFILE=8192',
     'UMask=0077',
     'NoNewPrivileges=yes',
   ];
