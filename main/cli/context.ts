@@ -18,9 +18,14 @@ export function contextOf<O>(
 ): CommandContext<O> {
   const options = command.opts<CommonOptions & O>();
   const level = command.getOptionValueSource('logLevel') === 'default' ? defaultLevel : options.logLevel;
+  let log: Logger | undefined;
   return {
     options,
     config: resolveConfig(options),
-    log: createLogger({ level, format: options.logFormat }),
+    // Created on first use: client commands that never log do not load the logger.
+    get log() {
+      log ??= createLogger({ level, format: options.logFormat });
+      return log;
+    },
   };
 }

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { BrokerCommand } from '../broker-command.js';
-import { startDaemon } from '../../daemon.js';
 import { addCommonOptions } from '../common-options.js';
 import { contextOf } from '../context.js';
 import { bridgeAddressOrUsage } from './bridge.js';
@@ -25,6 +24,7 @@ export function daemonCommand(): Command {
     const ctx = contextOf<{ waitForLock?: boolean; listen?: string; bridge?: string }>(command, 'info');
     const bridge =
       ctx.options.bridge === undefined ? undefined : bridgeAddressOrUsage(ctx.options.bridge, '--bridge');
+    const { startDaemon } = await import('../../daemon.js'); // loaded by the command that runs it
     const daemon = await startDaemon(ctx.config, ctx.log, {
       waitForLock: ctx.options.waitForLock ?? false,
       listen: ctx.options.listen,
