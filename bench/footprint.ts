@@ -58,6 +58,8 @@ export interface FootprintOptions {
   idleMs?: number;
   /** Rounds per timing (median; default 5). */
   rounds?: number;
+  /** The CLI entry to measure (default dist/main/cli.js, built first); e.g. an esbuild bundle to compare. */
+  cli?: string;
 }
 
 const median = (values: number[]): number => {
@@ -147,16 +149,18 @@ const bareServer = (socketPath: string): string[] => [
 export async function benchFootprint(options: FootprintOptions = {}): Promise<FootprintResult> {
   const idleMs = options.idleMs ?? 60_000;
   const rounds = options.rounds ?? 5;
+  const cli = options.cli ?? CLI;
   const keyring = await startPrivateKeyring();
   if ('skipped' in keyring)
     return { skipped: `no private keychain: ${keyring.skipped}`, idleMs, rounds, targets: {} };
   // What is measured is what ships: the compiled build.
-  await run(process.execPath, [
-    join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
-    '-p',
-    join(ROOT, 'tsconfig.build.json'),
-  ]);
-  if (!existsSync(CLI)) throw new Error(`${CLI} was not built`);
+  if (!options.cli)
+    await run(process.execPath, [
+      join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
+      '-p',
+      join(ROOT, 'tsconfig.build.json'),
+    ]);
+  if (!existsSync(cli)) throw new Error(`${cli} was not built`);
   const emulator = await startEmulator({
     accessTtlSeconds: 7200,
     accounts: [{ username: USER, password: PASSWORD }],
@@ -182,7 +186,7 @@ export async function benchFootprint(options: FootprintOptions = {}): Promise<Fo
     await new Promise<void>((resolve, reject) => {
       const login = spawn(
         process.execPath,
-        [CLI, 'login', '--account', 'main', '--username', USER, '--password-stdin', ...common],
+        [cli, 'login', '--account', 'main', '--username', USER, '--password-stdin', ...common],
         {
           env,
           stdio: ['pipe', 'ignore', 'pipe'],
@@ -206,7 +210,7 @@ export async function benchFootprint(options: FootprintOptions = {}): Promise<Fo
       const bareSocket = join(dir, `bare-${round}.sock`);
       const b = await spawnUntilServed(bareServer(bareSocket), env, bareSocket, '/');
       bareStarts.push(b.ms);
-      const d = await spawnUntilServed([CLI, 'daemon', ...common], env, socket, '/v1/health');
+      const d = await spawnUntilServed([cli, 'daemon', ...common], env, socket, '/v1/health');
       brokerStarts.push(d.ms);
       children.push(b.child, d.child);
       if (last) [bare, daemon] = [b.child, d.child];
@@ -219,8 +223,8 @@ export async function benchFootprint(options: FootprintOptions = {}): Promise<Fo
     const statusTimes: number[] = [];
     for (let round = 0; round < rounds; round++) {
       nodeTimes.push(await timed(['-e', '0'], env));
-      tokenTimes.push(await timed([CLI, 'token', '--account', 'main', ...common], env));
-      statusTimes.push(await timed([CLI, 'status', ...common], env));
+      tokenTimes.push(await timed([cli, 'token', '--account', 'main', ...common], env));
+      statusTimes.push(await timed([cli, 'status', ...common], env));
     }
     const nodeMs = median(nodeTimes);
 
@@ -273,7 +277,7 @@ export function footprintLines(result: FootprintResult): string[] {
   ];
 }
 
-// `tsx bench/footprint.ts [--idle-ms N]`: the footprint rows alone.
+// `tsx bench/footprint.ts [--idle-ms N] [--cli path/to/entry.js]`: the footprint rows alone.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const idleArg = process.argv.indexOf('--idle-ms');
   const result = await benchFootprint({

@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
+import type * as Pino from 'pino';
 import type { Level, Logger as PinoLogger } from 'pino';
 import type { Logger } from '../core/ports.js';
 
@@ -42,7 +43,7 @@ export interface LoggerOptions {
 }
 
 const requireHere = createRequire(import.meta.url);
-const loadPino = (): typeof import('pino') => requireHere('pino') as typeof import('pino');
+const loadPino = (): typeof Pino => requireHere('pino') as typeof Pino;
 
 export function createLogger(options: LoggerOptions = {}): Logger & { pino: PinoLogger } {
   const destination = options.destination ?? process.stderr;

@@ -176,3 +176,27 @@ describe('KeyringWorker', () => {
     assert.equal(attempts, 2);
   });
 });
+
+describe('KeyringWorker when idle', () => {
+  test('an idle worker is stopped after idleMs; the next call starts a fresh one', async () => {
+    const workers: FakeWorker[] = [];
+    const client = new KeyringWorker({
+      idleMs: 20,
+      spawn: () => {
+        const worker = new FakeWorker();
+        workers.push(worker);
+        return worker;
+      },
+    });
+    const first = client.call(get, 5_000);
+    workers[0]!.answer('one');
+    assert.equal(await first, 'one');
+    assert.equal(workers[0]!.terminated, false, 'not while just used');
+    await sleep(60);
+    assert.equal(workers[0]!.terminated, true);
+    const next = client.call(get, 5_000);
+    assert.equal(workers.length, 2);
+    workers[1]!.answer('two');
+    assert.equal(await next, 'two');
+  });
+});

@@ -15,6 +15,8 @@
  *   `maxAbandoned` stuck workers are allowed at a time; beyond that calls fail fast until one exits.
  * - The worker is unref'd: it never keeps the process alive. A pending call's deadline timer does,
  *   as a pending keychain write should.
+ * - An idle worker is stopped after `idleMs`: a thread with its own V8 heap costs several MB of
+ *   RSS for calls that come a few times an hour; starting one again takes a few tens of ms.
  */
 import { Worker } from 'node:worker_threads';
 import { KeychainDeadlineError } from './keychain-deadline-error.js';
@@ -49,6 +51,8 @@ export interface KeyringWorkerOptions {
   stallMs?: number;
   /** Stuck workers tolerated at once before calls fail fast. Default 2. */
   maxAbandoned?: number;
+  /** An idle worker is stopped after this long. Default 10 s. */
+  idleMs?: number;
 }
 
 interface Pending {
@@ -77,6 +81,8 @@ export class KeyringWorker {
   readonly #spawn: () => WorkerLike;
   readonly #stallMs: number;
   readonly #maxAbandoned: number;
+  readonly #idleMs: number;
+  #idleTimer: NodeJS.Timeout | undefined;
   #worker: WorkerLike | undefined;
   #inFlight: InFlight | undefined;
   readonly #queue: Pending[] = [];
@@ -87,6 +93,7 @@ export class KeyringWorker {
     this.#spawn = options.spawn ?? spawnKeyringWorker;
     this.#stallMs = options.stallMs ?? DEFAULT_STALL_MS;
     this.#maxAbandoned = options.maxAbandoned ?? 2;
+    this.#idleMs = options.idleMs ?? 10_000;
   }
 
   /** Stuck workers not yet exited (for tests and diagnostics). */
@@ -119,8 +126,12 @@ export class KeyringWorker {
 
   #pump(): void {
     if (this.#inFlight) return;
+    clearTimeout(this.#idleTimer);
     const pending = this.#queue.shift();
-    if (!pending) return;
+    if (!pending) {
+      this.#scheduleIdleStop();
+      return;
+    }
     let worker: WorkerLike;
     try {
       worker = this.#currentWorker();
@@ -134,6 +145,17 @@ export class KeyringWorker {
     inFlight.stallTimer.unref();
     this.#inFlight = inFlight;
     worker.postMessage(pending.request);
+  }
+
+  #scheduleIdleStop(): void {
+    const worker = this.#worker;
+    if (!worker) return;
+    this.#idleTimer = setTimeout(() => {
+      if (this.#worker !== worker || this.#inFlight || this.#queue.length > 0) return;
+      this.#worker = undefined;
+      void worker.terminate();
+    }, this.#idleMs);
+    this.#idleTimer.unref();
   }
 
   #currentWorker(): WorkerLike {
