@@ -11,6 +11,9 @@
  * Load comes from a separate process (bench/load.ts). Prints a table, writes JSON to
  * bench/results/latest.json. `--duration-ms N` sets the length of each run (default 2000) and
  * `--rounds N` how many alternating runs per level are taken (median; default 3).
+ * 3. Footprint (bench/footprint.ts): idle RSS, cold start, `token` and `status` of the compiled
+ *    broker against a bare node:http server and `node -e 0`; `--footprint-idle-ms N` (default
+ *    60000) sets the idle wait, `--quick` shortens it to 5 s.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
@@ -27,6 +30,7 @@ import { MemorySecretStore } from '../main/storage/memory-secret-store.js';
 import { startEmulator, type Emulator } from '../e2e/emulator/server.js';
 import { benchBridge } from './bridge.js';
 import { heldConnections, herdOnExpiredToken } from './connections.js';
+import { benchFootprint, footprintLines } from './footprint.js';
 import type { LoadResult } from './load.js';
 
 const run = promisify(execFile);
@@ -40,6 +44,9 @@ const durationArg = process.argv.indexOf('--duration-ms');
 const DURATION_MS = durationArg > 0 ? Number(process.argv[durationArg + 1]) : 2000;
 const roundsArg = process.argv.indexOf('--rounds');
 const ROUNDS = roundsArg > 0 ? Number(process.argv[roundsArg + 1]) : 3;
+const idleArg = process.argv.indexOf('--footprint-idle-ms');
+const FOOTPRINT_IDLE_MS =
+  idleArg > 0 ? Number(process.argv[idleArg + 1]) : process.argv.includes('--quick') ? 5_000 : 60_000;
 
 /** Field by field median of several runs. */
 function medianResult(runs: LoadResult[]): LoadResult {
@@ -205,6 +212,7 @@ async function main(): Promise<void> {
 
     // The AList bridge: what it adds per proxied call, against direct calls to the same emulator.
     const bridge = await benchBridge({ calls: 1000 });
+    const footprint = await benchFootprint({ idleMs: FOOTPRINT_IDLE_MS });
 
     const at1 = rows.find((r) => r.connections === 1)!;
     const at64 = rows.find((r) => r.connections === 64)!;
@@ -218,6 +226,7 @@ async function main(): Promise<void> {
       herdOverTcp: herdTcp,
       heldConnections: held,
       bridge,
+      footprint,
       targets: {
         'ratio >= 0.8 at 64 connections': at64.ratio >= 0.8,
         'p99 < 1 ms (1 connection)': at1.broker.p99 < 1,
@@ -228,6 +237,7 @@ async function main(): Promise<void> {
           (h) => h.newTcpClientServedAfterMs < 15_000 && h.socketAllOk,
         ),
         'bridge adds < 2 ms per proxied call (p50)': bridge.withinBudget,
+        ...footprint.targets,
       },
     };
 
@@ -269,6 +279,7 @@ async function main(): Promise<void> {
     console.log(
       `answered (token call answered by the broker through the bridge): p50 ${f(bridge.answered.viaBridge.p50Ms)}, p99 ${f(bridge.answered.viaBridge.p99Ms)}`,
     );
+    console.log(`\n${footprintLines(footprint).join('\n')}`);
     console.log('\nTargets:');
     for (const [name, ok] of Object.entries(result.targets))
       console.log(`  ${ok ? 'met   ' : 'MISSED'}  ${name}`);

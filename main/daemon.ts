@@ -15,7 +15,7 @@ import { startTokenService, type TokenService, type TokenServiceLimits } from '.
 import { openBroker, type OpenBrokerOverrides } from './runtime/open-broker.js';
 import { acquireInstanceLock, type InstanceLock } from './storage/instance-lock.js';
 import { ensurePrivateDir } from './storage/paths.js';
-import { startBrokerBridge, type Bridge, type BridgeSettings } from './bridge/index.js';
+import type { Bridge, BridgeSettings } from './bridge/index.js';
 import { KeyringSecretStore } from './storage/keyring-secret-store.js';
 import { ListenerInUseError } from './service/errors/index.js';
 import { parseListenAddress } from './service/loopback.js';
@@ -170,6 +170,8 @@ export async function startDaemon(
   }
   if (options.bridge !== undefined && !stopping) {
     try {
+      // The bridge (its proxy and the local CA's X.509 code) is loaded only when it is asked for.
+      const { startBrokerBridge } = await import('./bridge/broker-bridge.js');
       bridge = await startBrokerBridge(
         {
           dataDir: config.dataDir,

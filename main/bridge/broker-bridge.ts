@@ -12,7 +12,7 @@ import { LocalCa } from './local-ca.js';
 import { startBridge, type Bridge, type BridgeLimits } from './proxy-server.js';
 
 /** Where the bridge listens when nothing says otherwise. */
-export const DEFAULT_BRIDGE_ADDRESS = '127.0.0.1:5288';
+export { DEFAULT_BRIDGE_ADDRESS } from './defaults.js';
 
 export interface BridgeSettings {
   /** `127.0.0.1:PORT` (loopback only). */

@@ -1,5 +1,6 @@
 /** The bridge's own failures (the CLI maps them to exit code 2, usage). */
-import { InvalidListenAddressError, parseListenAddress, type ListenAddress } from '../service/index.js';
+import { InvalidListenAddressError } from '../service/errors/index.js';
+import { parseListenAddress, type ListenAddress } from '../service/loopback.js';
 
 /** The bridge address is not `127.0.0.1:PORT`-like, or not loopback. */
 export class BridgeAddressError extends Error {

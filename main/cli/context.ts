@@ -20,9 +20,14 @@ export function contextOf<O>(
   const options = command.opts<CommonOptions & O>();
   checkCommonOptions(options);
   const level = command.getOptionValueSource('logLevel') === 'default' ? defaultLevel : options.logLevel;
+  let log: Logger | undefined;
   return {
     options,
     config: resolveConfig(options),
-    log: createLogger({ level, format: options.logFormat }),
+    // Created on first use: client commands that never log do not load the logger.
+    get log() {
+      log ??= createLogger({ level, format: options.logFormat });
+      return log;
+    },
   };
 }

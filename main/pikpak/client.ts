@@ -8,7 +8,7 @@
  * One call, one request: nothing here retries or loops (the keeper owns retries). A captcha
  * challenge is reported once as CaptchaRequiredError(url), never polled.
  */
-import axios, { type AxiosInstance, type AxiosProxyConfig } from 'axios';
+import type { AxiosInstance, AxiosProxyConfig } from 'axios';
 import type { Agent as HttpAgent } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
 import type { z } from 'zod';
@@ -158,7 +158,8 @@ export class PikPakClient {
   readonly authBaseUrl: string;
   readonly driveBaseUrl: string;
   readonly timeoutMs: number;
-  readonly #http: AxiosInstance;
+  /** Created at the first call: axios costs ~0.5 s and ~20 MB to load, and an idle daemon may never call. */
+  #http: AxiosInstance | undefined;
   readonly #now: () => number;
   readonly #presets: Readonly<Record<Platform, PlatformPreset>>;
   readonly #httpAgent: HttpAgent | undefined;
@@ -172,7 +173,7 @@ export class PikPakClient {
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
       throw new RangeError('timeoutMs must be a positive number');
     this.timeoutMs = timeoutMs;
-    this.#http = options.axiosInstance ?? axios.create();
+    this.#http = options.axiosInstance;
     this.#now = options.now ?? Date.now;
     this.#presets = { ...PRESETS, ...options.presets };
     this.#httpAgent = options.httpAgent;
@@ -361,6 +362,7 @@ export class PikPakClient {
       secrets: spec.secrets,
     };
     spec.signal?.throwIfAborted();
+    this.#http ??= (await import('axios')).default.create(); // before the deadline starts
     // axios' `timeout` covers connect-to-headers and socket idleness; this deadline also bounds a
     // body that trickles in. The caller's signal stays separate so an abort is never a "timeout".
     const deadline = new AbortController();

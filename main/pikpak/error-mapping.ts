@@ -37,7 +37,7 @@
  * the call carried, in case a server echoes one back. The AxiosError is never attached as
  * `cause` (its config holds the request body); a small summary `{code}` is attached instead.
  */
-import { isAxiosError } from 'axios';
+import type { AxiosError } from 'axios';
 import type { z } from 'zod';
 import type { Secret } from '../core/secret.js';
 import { ERROR_CODES } from './protocol.js';
@@ -416,4 +416,11 @@ function scrub(text: string, ctx: CallContext): string {
     if (value.length >= 4) out = out.split(value).join('[redacted]');
   }
   return out;
+}
+
+/** axios' own test (`payload.isAxiosError === true`), without loading axios to make it. */
+function isAxiosError(error: unknown): error is AxiosError {
+  return (
+    typeof error === 'object' && error !== null && (error as { isAxiosError?: unknown }).isAxiosError === true
+  );
 }

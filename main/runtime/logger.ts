@@ -3,8 +3,10 @@
  * pino's redaction removes the usual secret-bearing keys as a second line of defence, in case a
  * plain string ever slips into a log call.
  */
+import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
-import { pino, type Level, type Logger as PinoLogger } from 'pino';
+import type * as Pino from 'pino';
+import type { Level, Logger as PinoLogger } from 'pino';
 import type { Logger } from '../core/ports.js';
 
 export const REDACT_PATHS = [
@@ -40,10 +42,15 @@ export interface LoggerOptions {
   destination?: NodeJS.WritableStream;
 }
 
+const requireHere = createRequire(import.meta.url);
+const loadPino = (): typeof Pino => requireHere('pino') as typeof Pino;
+
 export function createLogger(options: LoggerOptions = {}): Logger & { pino: PinoLogger } {
   const destination = options.destination ?? process.stderr;
   const format = options.format ?? ((destination as { isTTY?: boolean }).isTTY ? 'pretty' : 'json');
   const stream = format === 'pretty' ? prettyStream(destination) : destination;
+  // pino is loaded at the first logger, not at import: CLI client commands that never log skip it.
+  const { pino } = loadPino();
   const logger = pino(
     {
       level: options.level ?? 'info',

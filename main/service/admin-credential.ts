@@ -8,7 +8,6 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
 import { silentLogger, type Logger } from '../core/ports.js';
 import { Secret } from '../core/secret.js';
 import { ensurePrivateDir } from '../storage/paths.js';
@@ -42,6 +41,8 @@ export class AdminCredential {
     if (existing?.shared)
       log.warn({ path }, 'the admin credential was readable by other users; replacing it with a new one');
     const token = generateSecret(ADMIN_SECRET_PREFIX);
+    // Loaded here: CLI clients only read the credential and should not pay for the writer.
+    const { default: writeFileAtomic } = await import('write-file-atomic');
     await writeFileAtomic(path, `${token.reveal()}\n`, { mode: 0o600, fsync: true });
     if (!existing) log.info({ path }, 'created the admin credential');
     return new AdminCredential(path, token);

@@ -231,7 +231,71 @@ describe('KeyringSecretStore on a private Secret Service', { skip }, () => {
     }
     assert.equal(await store().get(newAccount(), 'refresh-token'), undefined, 'works again');
   });
+
+  test('a hung Secret Service never blocks this thread; calls made while it is stuck fail at once; a stuck call past its deadline gets a fresh worker', async () => {
+    const private_ = privateKeyring();
+    const account = newAccount();
+    await store().set(account, 'refresh-token', new Secret('kept-through-the-hang'));
+    const pid = await private_.secretServicePid();
+    assert.ok(pid);
+    // The event loop's longest gap while the native call hangs (the binding waits ~2 s for D-Bus).
+    let maxGap = 0;
+    let last = performance.now();
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      maxGap = Math.max(maxGap, now - last);
+      last = now;
+    }, 10);
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const hung = store().get(account, 'refresh-token');
+      const hungOutcome = hung.then(
+        () => 'resolved',
+        (error: unknown) => error,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1300)); // past the 1 s stall mark
+      const startedFast = performance.now();
+      await assert.rejects(store().get(account, 'password'), (error: unknown) => {
+        assert.ok(error instanceof KeychainUnavailableError);
+        assert.equal(error.reason, 'failed');
+        assert.match(error.message, /^The keychain failed; .*in memory only/);
+        assert.match(error.detail ?? '', /has not answered an earlier get call for 1\.\d s/);
+        return true;
+      });
+      assert.ok(performance.now() - startedFast < 100, 'refused at once, not queued behind the hung call');
+      const outcome = await hungOutcome;
+      assert.ok(outcome instanceof KeychainUnavailableError, String(outcome));
+      assert.match(outcome.detail ?? '', /Did not receive a reply/);
+      // A deadline shorter than the D-Bus timeout: the stuck worker is abandoned, not waited for.
+      const short = new KeyringSecretStore({ service, timeoutMs: 300 });
+      const startedShort = performance.now();
+      await assert.rejects(short.get(account, 'refresh-token'), { reason: 'locked' });
+      assert.ok(performance.now() - startedShort < 1000);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+      clearInterval(ticker);
+    }
+    // 10 ms ticks; 200 ms is the issue's bar for /v1/health and leaves room for a loaded CI box.
+    assert.ok(maxGap < 200, `the event loop stalled ${Math.round(maxGap)} ms`);
+    // Back: the abandoned worker exits once its call returns, and a fresh one serves.
+    await waitUntil(() =>
+      store()
+        .get(account, 'refresh-token')
+        .then(
+          (v) => v?.reveal() === 'kept-through-the-hang',
+          () => false,
+        ),
+    );
+  });
 });
+
+async function waitUntil(check: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > until) assert.fail('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
 
 describe('KeyringSecretStore without a usable Secret Service (child processes)', { skip }, () => {
   const folders: string[] = [];

@@ -13,13 +13,21 @@
  * - the D-Bus session address is read once per process, at the first keychain call (libdbus
  *   caches it): changing DBUS_SESSION_BUS_ADDRESS afterwards has no effect;
  * - `new AsyncEntry` connects to D-Bus synchronously (a few ms; when the Secret Service hangs, it
- *   blocks the event loop until the ~2 s D-Bus reply timeout and throws `Did not receive a reply`);
+ *   blocks the calling thread until the ~2 s D-Bus reply timeout and throws `Did not receive a reply`);
  * - an absent entry reads as null, even in a locked collection; deleting it resolves false.
+ *
+ * So the native calls run in a worker thread (keyring-worker.ts, through KeyringWorker): a hung
+ * Secret Service blocks that thread, never the event loop; calls made while it is stuck fail at
+ * once as unavailable instead of queueing (see keyring-worker-client.ts).
  */
-import { AsyncEntry, type EntryOptions } from '@napi-rs/keyring';
+import type { AsyncEntry } from '@napi-rs/keyring';
 import { KeychainUnavailableError, type KeychainUnavailableReason } from '../core/errors/index.js';
 import type { SecretKind, SecretStore } from '../core/ports.js';
 import { Secret } from '../core/secret.js';
+import { KeychainDeadlineError } from './keychain-deadline-error.js';
+import { KeychainStalledError } from './keychain-stalled-error.js';
+import { sharedKeyringWorker, type KeyringWorker } from './keyring-worker-client.js';
+import type { KeyringOperation } from './keyring-worker-protocol.js';
 
 export const DEFAULT_KEYRING_SERVICE = 'pikpak-token-broker';
 
@@ -33,35 +41,35 @@ export interface KeyringSecretStoreOptions {
   timeoutMs?: number;
   /** For messages and the description; defaults to `process.platform`. */
   platform?: NodeJS.Platform;
-  /** Builds the native entry; tests pass a fake. Default: `new AsyncEntry(…)` pinned as described above. */
+  /**
+   * Builds an entry called on this thread; tests pass a fake. Default: none, the native calls run
+   * in the keychain worker (pinned to the Secret Service as described above).
+   */
   createEntry?: (service: string, user: string) => KeyringEntry;
+  /** The worker running the native calls; default the process's shared one. */
+  worker?: KeyringWorker;
 }
 
 /** The part of `AsyncEntry` this store uses. */
 export type KeyringEntry = Pick<AsyncEntry, 'getPassword' | 'setPassword' | 'deleteCredential'>;
 
-/** Linux: Secret Service only, never the in-memory kernel keyring. Ignored elsewhere. */
-const ENTRY_OPTIONS: EntryOptions = { linux: { store: 'secret-service' } };
-
-function createNativeEntry(service: string, user: string): KeyringEntry {
-  return new AsyncEntry(service, user, ENTRY_OPTIONS);
-}
-
-type Operation = 'get' | 'set' | 'delete';
+type Operation = KeyringOperation;
 
 export class KeyringSecretStore implements SecretStore {
   readonly description: string;
   readonly service: string;
   readonly #timeoutMs: number;
   readonly #platform: NodeJS.Platform;
-  readonly #createEntry: (service: string, user: string) => KeyringEntry;
+  readonly #createEntry: ((service: string, user: string) => KeyringEntry) | undefined;
+  readonly #worker: KeyringWorker | undefined;
 
   constructor(options: KeyringSecretStoreOptions = {}) {
     this.service = options.service ?? DEFAULT_KEYRING_SERVICE;
     if (!this.service) throw new TypeError('KeyringSecretStore: service must not be empty');
     this.#timeoutMs = options.timeoutMs ?? 120_000;
     this.#platform = options.platform ?? process.platform;
-    this.#createEntry = options.createEntry ?? createNativeEntry;
+    this.#createEntry = options.createEntry;
+    this.#worker = options.worker;
     this.description = describeKeychain(this.#platform);
   }
 
@@ -71,31 +79,45 @@ export class KeyringSecretStore implements SecretStore {
   }
 
   async get(account: string, kind: SecretKind): Promise<Secret | undefined> {
-    const value = await this.#run('get', account, kind, (entry, signal) => entry.getPassword(signal));
-    return Secret.maybe(value);
+    const value = await this.#run('get', account, kind, undefined, (entry, signal) =>
+      entry.getPassword(signal),
+    );
+    return Secret.maybe(typeof value === 'string' ? value : null);
   }
 
   async set(account: string, kind: SecretKind, value: Secret): Promise<void> {
     if (!(value instanceof Secret)) throw new TypeError('KeyringSecretStore.set expects a Secret');
     if (value.isEmpty) throw new TypeError(`Refusing to store an empty ${kind}`);
-    await this.#run('set', account, kind, (entry, signal) => entry.setPassword(value.reveal(), signal));
+    await this.#run('set', account, kind, value, (entry, signal) =>
+      entry.setPassword(value.reveal(), signal),
+    );
   }
 
   async delete(account: string, kind: SecretKind): Promise<void> {
-    await this.#run('delete', account, kind, (entry, signal) => entry.deleteCredential(signal));
+    await this.#run('delete', account, kind, undefined, (entry, signal) => entry.deleteCredential(signal));
   }
 
-  async #run<T>(
+  async #run(
     operation: Operation,
     account: string,
     kind: SecretKind,
-    call: (entry: KeyringEntry, signal: AbortSignal) => Promise<T>,
-  ): Promise<T> {
+    value: Secret | undefined,
+    call: (entry: KeyringEntry, signal: AbortSignal) => Promise<string | boolean | null | void>,
+  ): Promise<string | boolean | null | void> {
     if (!account) throw new TypeError('account must not be empty');
+    const user = KeyringSecretStore.entryUser(account, kind);
     try {
+      const createEntry = this.#createEntry;
+      if (!createEntry) {
+        const worker = this.#worker ?? sharedKeyringWorker();
+        return await worker.call(
+          { op: operation, service: this.service, user, ...(value ? { value: value.reveal() } : {}) },
+          this.#timeoutMs,
+        );
+      }
       // A fresh entry per call: the constructor (re)connects, so a keychain that comes back is used.
-      const entry = this.#createEntry(this.service, KeyringSecretStore.entryUser(account, kind));
-      return await withDeadline((signal) => call(entry, signal), this.#timeoutMs);
+      const entry = createEntry(this.service, user);
+      return await withDeadline((signal) => call(entry, signal), this.#timeoutMs, operation);
     } catch (error) {
       throw mapKeyringError(error, { operation, platform: this.#platform, timeoutMs: this.#timeoutMs });
     }
@@ -114,16 +136,20 @@ function describeKeychain(platform: NodeJS.Platform): string {
 }
 
 /**
- * Runs `call` with a signal that aborts after `ms`, and rejects with DeadlineError then even if
+ * Runs `call` with a signal that aborts after `ms`, and rejects with KeychainDeadlineError then even if
  * the call ignores its signal (the binding does not abort a D-Bus call in flight). The timer is
  * cleared as soon as the call settles, so it keeps the process alive only while a call is pending.
  */
-function withDeadline<T>(call: (signal: AbortSignal) => Promise<T>, ms: number): Promise<T> {
+function withDeadline<T>(
+  call: (signal: AbortSignal) => Promise<T>,
+  ms: number,
+  operation: Operation,
+): Promise<T> {
   const controller = new AbortController();
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
       controller.abort();
-      reject(new DeadlineError());
+      reject(new KeychainDeadlineError(operation, ms));
     }, ms);
     let pending: Promise<T>;
     try {
@@ -145,8 +171,6 @@ function withDeadline<T>(call: (signal: AbortSignal) => Promise<T>, ms: number):
     );
   });
 }
-
-class DeadlineError extends Error {}
 
 /**
  * Patterns over the native messages (and their causes). Observed on Linux with gnome-keyring:
@@ -179,7 +203,10 @@ export function mapKeyringError(
   context: { operation?: Operation; platform?: NodeJS.Platform; timeoutMs?: number } = {},
 ): KeychainUnavailableError {
   if (error instanceof KeychainUnavailableError) return error;
-  if (error instanceof DeadlineError || (error instanceof Error && error.name === 'AbortError')) {
+  if (error instanceof KeychainStalledError) {
+    return new KeychainUnavailableError('failed', { detail: error.message, cause: error });
+  }
+  if (error instanceof KeychainDeadlineError || (error instanceof Error && error.name === 'AbortError')) {
     const ms = context.timeoutMs ?? 0;
     const within = ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
     return new KeychainUnavailableError('locked', {

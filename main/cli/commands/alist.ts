@@ -1,12 +1,10 @@
 import type { Command } from 'commander';
 import { BrokerCommand } from '../broker-command.js';
-import { AlistAdminError, listAlistStorages } from '../../bridge/alist-admin.js';
-import { analyseStorages, renderScan, type BrokerAccountInfo } from '../../bridge/alist-scan.js';
-import { alistSetup, renderAlistSetup, type AlistSetupInput } from '../../bridge/alist-setup.js';
-import { DEFAULT_BRIDGE_ADDRESS } from '../../bridge/index.js';
+import type { BrokerAccountInfo } from '../../bridge/alist-scan.js';
+import type { AlistSetupInput } from '../../bridge/alist-setup.js';
+import { DEFAULT_BRIDGE_ADDRESS } from '../../bridge/defaults.js';
 import { AccountNotFoundError } from '../../core/broker-errors.js';
 import type { AccountRecord } from '../../core/ports.js';
-import { FileSettingsStore } from '../../storage/file-settings-store.js';
 import { BrokerClient } from '../broker-client.js';
 import { addCommonOptions } from '../common-options.js';
 import { contextOf, type CommandContext } from '../context.js';
@@ -65,12 +63,14 @@ function setupCommand(): Command {
       clientSecret,
       verifyTls: ctx.options.verifyTls ?? false,
     };
+    const { alistSetup, renderAlistSetup } = await import('../../bridge/alist-setup.js');
     if (ctx.options.json) process.stdout.write(`${JSON.stringify(alistSetup(input), null, 2)}\n`);
     else process.stdout.write(renderAlistSetup(input));
   });
 }
 
 async function accountRecord(ctx: CommandContext<unknown>, name: string): Promise<AccountRecord> {
+  const { FileSettingsStore } = await import('../../storage/file-settings-store.js');
   const settings = await new FileSettingsStore(ctx.config.dataDir).load();
   const record = settings.accounts.find((a) => a.name === name);
   if (!record)
@@ -113,6 +113,8 @@ function scanCommand(): Command {
   ).action(async (_opts, command: Command) => {
     const ctx = contextOf<ScanFlags>(command);
     const bridge = bridgeAddressOrUsage(ctx.options.bridge, '--bridge');
+    // zod (the admin API's and the settings file's schemas) loads only for the commands that read them.
+    const { AlistAdminError, listAlistStorages } = await import('../../bridge/alist-admin.js');
     let list;
     try {
       list = await listAlistStorages({ url: ctx.options.url, token: ctx.options.token });
@@ -121,6 +123,7 @@ function scanCommand(): Command {
         throw new CliError(error.message, error.kind === 'unauthorized' ? EXIT.usage : EXIT.failure);
       throw error;
     }
+    const { analyseStorages, renderScan } = await import('../../bridge/alist-scan.js');
     const report = analyseStorages({
       alistUrl: ctx.options.url,
       totalStorages: list.total,
@@ -135,6 +138,7 @@ function scanCommand(): Command {
 /** The broker's accounts from its settings file, or undefined when it cannot be read. */
 async function brokerAccounts(ctx: CommandContext<unknown>): Promise<BrokerAccountInfo[] | undefined> {
   try {
+    const { FileSettingsStore } = await import('../../storage/file-settings-store.js');
     const settings = await new FileSettingsStore(ctx.config.dataDir).load();
     return settings.accounts.map((a) => ({ name: a.name, username: a.username, deviceId: a.deviceId }));
   } catch (error) {

@@ -4,11 +4,10 @@ import { BrokerCommand } from '../broker-command.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
-import { BridgeAddressError, parseBridgeAddress, parseTunnelMap } from '../../bridge/index.js';
-import { CA_CERT_FILE, DEFAULT_BRIDGE_ADDRESS, LocalCa } from '../../bridge/index.js';
+// Light modules only at the top: the bridge, the CA (X.509) and the daemon load in the actions.
+import { DEFAULT_BRIDGE_ADDRESS } from '../../bridge/defaults.js';
+import { BridgeAddressError, parseBridgeAddress } from '../../bridge/errors.js';
 import { KeychainUnavailableError } from '../../core/errors/index.js';
-import { startDaemon } from '../../daemon.js';
-import { KeyringSecretStore } from '../../storage/keyring-secret-store.js';
 import { checkServiceFlags } from '../check-flags.js';
 import { addCommonOptions } from '../common-options.js';
 import { notifyCommandOption } from '../service-flags.js';
@@ -64,12 +63,14 @@ export function bridgeCommand(): Command {
       const ctx = contextOf<BridgeFlags>(command, 'info');
       checkServiceFlags(ctx.options);
       const listen = ctx.options.bridge;
+      const { parseTunnelMap } = await import('../../bridge/broker-bridge.js');
       let tunnelOverrides: Record<string, string>;
       try {
         tunnelOverrides = parseTunnelMap(ctx.options.tunnelMap);
       } catch (error) {
         throw new CliError((error as Error).message, EXIT.usage);
       }
+      const { startDaemon } = await import('../../daemon.js'); // loaded by the command that runs it
       const daemon = await startDaemon(ctx.config, ctx.log, {
         waitForLock: ctx.options.waitForLock ?? false,
         bridge: listen,
@@ -102,6 +103,8 @@ function caCommand(): Command {
     )
     .action(async (opts: { bundle?: boolean }, command: Command) => {
       const ctx = contextOf(command.parent!);
+      const { CA_CERT_FILE, LocalCa } = await import('../../bridge/local-ca.js');
+      const { KeyringSecretStore } = await import('../../storage/keyring-secret-store.js');
       const path = join(ctx.config.dataDir, CA_CERT_FILE);
       let pem: string;
       try {

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { BrokerCommand } from '../broker-command.js';
-import { startDaemon } from '../../daemon.js';
 import { checkServiceFlags } from '../check-flags.js';
 import { addCommonOptions } from '../common-options.js';
 import { contextOf } from '../context.js';
@@ -27,6 +26,7 @@ export function daemonCommand(): Command {
   ).action(async (_opts, command: Command) => {
     const ctx = contextOf<DaemonFlags>(command, 'info');
     checkServiceFlags(ctx.options);
+    const { startDaemon } = await import('../../daemon.js'); // loaded by the command that runs it
     const daemon = await startDaemon(ctx.config, ctx.log, {
       waitForLock: ctx.options.waitForLock ?? false,
       listen: ctx.options.listen,

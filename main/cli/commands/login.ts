@@ -7,7 +7,6 @@ import { contextOf } from '../context.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { formatTime } from '../format.js';
 import { BrokerClient } from '../broker-client.js';
-import { withLocalBroker } from '../local-broker.js';
 import { promptPassword, readPasswordFromStdin } from '../read-password.js';
 
 interface LoginOptions {
@@ -89,6 +88,7 @@ export function loginCommand(): Command {
       );
       return;
     }
+    const { withLocalBroker } = await import('../local-broker.js'); // the whole broker, only without a daemon
     await withLocalBroker(ctx, 'login', async (broker) => {
       // Without a daemon the token lives only as long as this command: it must reach the keychain.
       if (!(await broker.vault.probeWritable()))

@@ -3,7 +3,6 @@ import { BrokerCommand } from '../broker-command.js';
 import { addCommonOptions } from '../common-options.js';
 import { contextOf } from '../context.js';
 import { BrokerClient } from '../broker-client.js';
-import { withLocalBroker } from '../local-broker.js';
 
 export function logoutCommand(): Command {
   return addCommonOptions(
@@ -22,6 +21,7 @@ export function logoutCommand(): Command {
       );
       return;
     }
+    const { withLocalBroker } = await import('../local-broker.js'); // the whole broker, only without a daemon
     await withLocalBroker(ctx, 'logout', async (broker) => {
       broker.keeper(ctx.options.account); // unknown account → clear error before anything changes
       await broker.logout(ctx.options.account);

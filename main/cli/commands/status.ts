@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { BrokerCommand } from '../broker-command.js';
 import { readLockHolder } from '../../storage/instance-lock.js';
-import { readOfflineStatus, type OfflineStatus } from '../../runtime/offline-status.js';
+import type { OfflineStatus } from '../../runtime/offline-status.js';
 import { describeIntentState } from '../../core/refresh-intent.js';
 import { BrokerClient } from '../broker-client.js';
 import { addCommonOptions } from '../common-options.js';
@@ -44,6 +44,8 @@ export function statusCommand(): Command {
         process.exitCode = EXIT.reauthRequired;
       return;
     }
+    // Only without a running broker: the settings file (zod) and the keychain are read directly.
+    const { readOfflineStatus } = await import('../../runtime/offline-status.js');
     const status = await readOfflineStatus(ctx.config);
     process.stdout.write(ctx.options.json ? `${JSON.stringify(status, null, 2)}\n` : renderOffline(status));
     if (status.accounts.some((a) => a.reauth || a.refreshTokenStored === false))
