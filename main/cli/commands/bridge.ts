@@ -8,7 +8,7 @@ import { BridgeAddressError, parseBridgeAddress, parseTunnelMap } from '../../br
 import { CA_CERT_FILE, DEFAULT_BRIDGE_ADDRESS, LocalCa } from '../../bridge/index.js';
 import { KeychainUnavailableError } from '../../core/errors/index.js';
 import { startDaemon } from '../../daemon.js';
-import { KeyringSecretStore } from '../../storage/keyring-secret-store.js';
+import { openSecretStore } from '../../runtime/open-secret-store.js';
 import { addCommonOptions } from '../common-options.js';
 import { contextOf } from '../context.js';
 import { CliError, EXIT } from '../exit-codes.js';
@@ -88,7 +88,7 @@ function caCommand(): Command {
       try {
         const ca = await LocalCa.loadOrCreate({
           dataDir: ctx.config.dataDir,
-          secrets: new KeyringSecretStore({ service: ctx.config.keychainService }),
+          secrets: await openSecretStore(ctx.config),
           log: ctx.log,
         });
         pem = ca.certPem;
