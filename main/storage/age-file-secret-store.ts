@@ -30,6 +30,7 @@ import { removeStaleTempFiles, writeFileDurably } from './durable-write.js';
 export const SECRETS_FILE = 'secrets.age';
 export const SECRETS_FORMAT = 'pikpak-token-broker/secrets';
 export const SECRETS_VERSION = 1;
+export const FILE_STORE_DESCRIPTION_PREFIX = 'age-encrypted file';
 
 const SECRET_KINDS = ['refresh-token', 'password', 'bridge-ca-key'] as const satisfies readonly SecretKind[];
 const value = z.string().min(1);
@@ -80,7 +81,7 @@ export class AgeFileSecretStore implements SecretStore {
     this.path = join(options.dataDir, SECRETS_FILE);
     this.#identity = options.identity;
     this.#writeFile = options.writeFile ?? ((path, data) => writeFileDurably(path, data, 0o600));
-    this.description = `age-encrypted file ${this.path} (identity ${options.identity.path})`;
+    this.description = `${FILE_STORE_DESCRIPTION_PREFIX} ${this.path} (identity ${options.identity.path})`;
   }
 
   /**
