@@ -26,6 +26,7 @@ import type { SecretKind, SecretStore } from '../core/ports.js';
 import { Secret } from '../core/secret.js';
 import type { AgeIdentity } from './age-identity.js';
 import { removeStaleTempFiles, writeFileDurably } from './durable-write.js';
+import { ensurePrivateDir } from './paths.js';
 
 export const SECRETS_FILE = 'secrets.age';
 export const SECRETS_FORMAT = 'pikpak-token-broker/secrets';
@@ -72,6 +73,7 @@ export class AgeFileSecretStore implements SecretStore {
   readonly description: string;
   readonly path: string;
   readonly #identity: AgeIdentity;
+  readonly #dataDir: string;
   readonly #writeFile: (path: string, data: Uint8Array) => Promise<void>;
   #snapshot: Snapshot | undefined;
   #queue: QueuedChange[] = [];
@@ -80,6 +82,7 @@ export class AgeFileSecretStore implements SecretStore {
   private constructor(options: AgeFileSecretStoreOptions) {
     this.path = join(options.dataDir, SECRETS_FILE);
     this.#identity = options.identity;
+    this.#dataDir = options.dataDir;
     this.#writeFile = options.writeFile ?? ((path, data) => writeFileDurably(path, data, 0o600));
     this.description = `${FILE_STORE_DESCRIPTION_PREFIX} ${this.path} (identity ${options.identity.path})`;
   }
@@ -159,6 +162,7 @@ export class AgeFileSecretStore implements SecretStore {
       const next = copyEntries(current.entries);
       for (const change of batch) change.apply(next);
       if (!sameEntries(current.entries, next)) {
+        await ensurePrivateDir(this.#dataDir);
         await this.#writeFile(this.path, await this.#encrypt(next));
         this.#snapshot = { entries: next, stamp: await this.#stamp() };
       }
