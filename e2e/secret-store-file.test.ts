@@ -85,6 +85,24 @@ describe('the file secret store without D-Bus', () => {
     assert.equal(stats().signins, 0, 'nothing was signed in');
   });
 
+  it('an unknown store, as a flag or in PIKPAK_BROKER_SECRET_STORE, is a usage error (exit 2)', async () => {
+    const flag = await runCli(['status', '--secret-store', 'plaintext', ...common], { env: bare() });
+    assert.equal(flag.code, 2, flag.stderr);
+    assert.match(
+      flag.stderr,
+      /'--secret-store <store>' argument 'plaintext' is invalid\. Allowed choices are keychain, file/,
+    );
+    const env = await runCli(['daemon', ...common], {
+      env: { ...bare(), PIKPAK_BROKER_SECRET_STORE: 'disk' },
+    });
+    assert.equal(env.code, 2, env.stderr);
+    assert.match(env.stderr, /value 'disk' from env 'PIKPAK_BROKER_SECRET_STORE' is invalid/);
+    const init = await runCli(['secret-store', 'init'], { env: bare() });
+    assert.equal(init.code, 2, init.stderr);
+    assert.match(init.stderr, /secret-store init needs --identity-file PATH/);
+    assert.ok(!existsSync(dataDir), 'nothing was created');
+  });
+
   it('secret-store init creates a private identity, prints its recipient, and refuses to overwrite it', async () => {
     const init = await runCli(['secret-store', 'init', '--identity-file', identity], { env: bare() });
     assert.equal(init.code, 0, init.stderr);
