@@ -86,6 +86,9 @@ describe('the file secret store without D-Bus', () => {
   });
 
   it('an unknown store, as a flag or in PIKPAK_BROKER_SECRET_STORE, is a usage error (exit 2)', async () => {
+    const listing = async (): Promise<string[]> =>
+      existsSync(dataDir) ? (await readdir(dataDir)).sort() : [];
+    const before = await listing();
     const flag = await runCli(['status', '--secret-store', 'plaintext', ...common], { env: bare() });
     assert.equal(flag.code, 2, flag.stderr);
     assert.match(
@@ -100,7 +103,8 @@ describe('the file secret store without D-Bus', () => {
     const init = await runCli(['secret-store', 'init'], { env: bare() });
     assert.equal(init.code, 2, init.stderr);
     assert.match(init.stderr, /secret-store init needs --identity-file PATH/);
-    assert.ok(!existsSync(dataDir), 'nothing was created');
+    assert.deepEqual(await listing(), before, 'nothing was created');
+    assert.ok(!existsSync(identity));
   });
 
   it('secret-store init creates a private identity, prints its recipient, and refuses to overwrite it', async () => {
