@@ -28,6 +28,9 @@ export async function assertStoreHoldsSecrets(
       `A secret-store migration to the ${unfinished.to} store was interrupted; finish it first: ` +
         `pikpak-token-broker secret-store migrate --to ${unfinished.to} (it resumes where it stopped, nothing is lost)`,
     );
+  // With the keychain and no secrets file there is no other place the secrets could be: ask the
+  // keychain nothing more here (a locked one may prompt, and the broker asks it anyway).
+  if (chosen === 'keychain' && !existsSync(join(config.dataDir, SECRETS_FILE))) return;
   // Only accounts expected to have a token: one already known to need a sign-in proves nothing.
   const expecting = settings.accounts.filter((a) => !a.reauth).map((a) => a.name);
   const missing: string[] = [];
