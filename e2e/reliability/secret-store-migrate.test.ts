@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -183,6 +184,7 @@ describe('secret-store migrate, killed at every step', { skip }, () => {
         assert.equal(reset.code, 0, reset.stderr);
         assert.match(reset.stdout, /moved 3 secret\(s\) from the file store to the keychain store/);
         assert.deepEqual(await whereAre(), ['keychain', 'keychain', 'keychain']);
+        assert.ok(!existsSync(join(dataDir, 'secrets.age')), 'the emptied secrets.age is removed');
       }
     },
   );

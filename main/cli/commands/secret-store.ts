@@ -3,6 +3,7 @@
  * `secret-store migrate --to file|keychain`: move every secret between the keychain and
  * secrets.age (see runtime/secret-migration.ts for why it cannot lose one).
  */
+import { rm } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { LockHeldError } from '../../core/errors/index.js';
 import type { Logger, SecretStore } from '../../core/ports.js';
@@ -16,6 +17,7 @@ import {
 } from '../../runtime/secret-migration.js';
 import { createIdentityFile, loadIdentity, locateIdentity } from '../../storage/age-identity.js';
 import { AgeFileSecretStore } from '../../storage/age-file-secret-store.js';
+import { syncDirectory } from '../../storage/durable-write.js';
 import { FileSettingsStore } from '../../storage/file-settings-store.js';
 import { acquireInstanceLock } from '../../storage/instance-lock.js';
 import { KeyringSecretStore } from '../../storage/keyring-secret-store.js';
@@ -131,6 +133,12 @@ export async function runSecretStoreMigration(
       if (error instanceof MigrationConflictError) throw new CliError(error.message, EXIT.usage);
       throw error;
     });
+    // Moved to the keychain and nothing left in the file: remove it, so that no stale secrets.age
+    // makes a later keychain broker suspect the secrets are in it.
+    if (to === 'keychain' && (await file.list()).length === 0) {
+      await rm(file.path, { force: true });
+      await syncDirectory(config.dataDir);
+    }
     log.info({ from, to, moved: result.moved.length }, 'secrets migrated');
     return result;
   } finally {
