@@ -16,7 +16,7 @@ import { openBroker, type OpenBrokerOverrides } from './runtime/open-broker.js';
 import { acquireInstanceLock, type InstanceLock } from './storage/instance-lock.js';
 import { ensurePrivateDir } from './storage/paths.js';
 import type { Bridge, BridgeSettings } from './bridge/index.js';
-import { KeyringSecretStore } from './storage/keyring-secret-store.js';
+import { KEYCHAIN_ALTERNATIVE, openSecretStore } from './runtime/open-secret-store.js';
 import { ListenerInUseError } from './service/errors/index.js';
 import { parseListenAddress } from './service/loopback.js';
 import { parseBridgeAddress } from './bridge/errors.js';
@@ -175,7 +175,7 @@ export async function startDaemon(
       bridge = await startBrokerBridge(
         {
           dataDir: config.dataDir,
-          secrets: options.overrides?.secrets ?? new KeyringSecretStore({ service: config.keychainService }),
+          secrets: options.overrides?.secrets ?? (await openSecretStore(config)),
           broker,
           clients,
           admin,
@@ -194,7 +194,9 @@ export async function startDaemon(
   if (!broker.vault.status.available)
     log.warn(
       { problem: broker.vault.status.problem },
-      'the OS keychain is unavailable: tokens are kept in memory only and will be saved when it comes back (never to a plain file)',
+      `the secret store is unavailable: tokens are kept in memory only and will be saved when it comes back (never to a plain file)${
+        (config.secretStore ?? 'keychain') === 'keychain' ? `. ${KEYCHAIN_ALTERNATIVE}` : ''
+      }`,
     );
   for (const account of broker.accounts())
     log.info({ account: account.name, health: account.health }, account.description);

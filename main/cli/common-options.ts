@@ -7,6 +7,9 @@ export interface CommonOptions {
   dataDir?: string;
   socket?: string;
   keychainService: string;
+  /** Default `keychain` (optional so configs built in code need not name it). */
+  secretStore?: SecretStoreKind;
+  identityFile?: string;
   authBaseUrl: string;
   driveBaseUrl: string;
   upstreamCa?: string;
@@ -15,6 +18,8 @@ export interface CommonOptions {
 }
 
 export const DEFAULT_KEYCHAIN_SERVICE = 'pikpak-token-broker';
+export const SECRET_STORE_KINDS = ['keychain', 'file'] as const;
+export type SecretStoreKind = (typeof SECRET_STORE_KINDS)[number];
 
 export function addCommonOptions(command: Command): Command {
   return command
@@ -30,6 +35,18 @@ export function addCommonOptions(command: Command): Command {
       '--keychain-service <name>',
       'keychain service name the secrets are stored under',
       DEFAULT_KEYCHAIN_SERVICE,
+    )
+    .addOption(
+      new Option(
+        '--secret-store <store>',
+        'where secrets are kept: the OS keychain, or an age-encrypted file secrets.age in the data folder (see: secret-store init)',
+      )
+        .choices(SECRET_STORE_KINDS)
+        .default('keychain'),
+    )
+    .option(
+      '--identity-file <path>',
+      'the age identity that opens secrets.age with --secret-store file (default: $CREDENTIALS_DIRECTORY/identity under systemd)',
     )
     .option('--auth-base-url <url>', "PikPak's auth host", DEFAULT_AUTH_BASE_URL)
     .option('--drive-base-url <url>', "PikPak's drive host", DEFAULT_DRIVE_BASE_URL)

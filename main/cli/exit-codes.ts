@@ -16,9 +16,9 @@ export const EXIT = {
   pikpakRejected: 5,
   /** PikPak (or the network) is unavailable right now; trying again later may work. */
   upstreamUnavailable: 6,
-  /** The OS keychain is missing or locked. */
+  /** The secret store cannot be used: the OS keychain is missing or locked, or the file store's identity is missing or wrong. */
   keychainUnavailable: 7,
-  /** The settings file is corrupt (a backup was kept; nothing was reset). */
+  /** The settings file or secrets.age is corrupt (a backup was kept; nothing was reset). */
   settingsCorrupt: 8,
   /** Another broker process holds the data directory's lock. */
   lockHeld: 9,

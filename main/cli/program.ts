@@ -11,6 +11,7 @@ import { tokenCommand } from './commands/token.js';
 import { installServiceCommand } from './commands/install-service.js';
 import { loginCommand } from './commands/login.js';
 import { logoutCommand } from './commands/logout.js';
+import { secretStoreCommand } from './commands/secret-store.js';
 import { statusCommand } from './commands/status.js';
 import { withEnvForEveryOption } from './env-options.js';
 import { EXIT } from './exit-codes.js';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
     .addCommand(clientsCommand())
     .addCommand(eventsCommand())
     .addCommand(installServiceCommand())
+    .addCommand(secretStoreCommand())
     .addCommand(bridgeCommand())
     .addCommand(alistCommand())
     .addHelpText(
@@ -43,8 +45,8 @@ Every flag --foo-bar can also be set with the environment variable PIKPAK_BROKER
 Exit codes:
   ${EXIT.ok}  ok                          ${EXIT.pikpakRejected}  PikPak refused (wrong password, captcha)
   ${EXIT.failure}  unexpected failure          ${EXIT.upstreamUnavailable}  PikPak unreachable, try again later
-  ${EXIT.usage}  usage error                 ${EXIT.keychainUnavailable}  keychain unavailable
-  ${EXIT.reauthRequired}  re-login needed             ${EXIT.settingsCorrupt}  settings file corrupt (kept, not reset)
+  ${EXIT.usage}  usage error                 ${EXIT.keychainUnavailable}  keychain or secret file unavailable
+  ${EXIT.reauthRequired}  re-login needed             ${EXIT.settingsCorrupt}  settings or secrets file corrupt (kept)
   ${EXIT.brokerNotRunning}  broker not running          ${EXIT.lockHeld}  another broker holds the data folder`,
     );
   // Usage errors exit with 2 (commander's default is 1).

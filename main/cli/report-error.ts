@@ -1,6 +1,15 @@
 /** Turns any failure into one clear line on stderr and the documented exit code. */
 import { AccountError } from '../core/broker-errors.js';
-import { KeychainUnavailableError, LockHeldError, SettingsCorruptError } from '../core/errors/index.js';
+import {
+  IdentityExistsError,
+  KeychainUnavailableError,
+  LockHeldError,
+  SecretsFileCorruptError,
+  SecretStoreIdentityError,
+  SecretStoreMismatchError,
+  SettingsCorruptError,
+} from '../core/errors/index.js';
+import { KEYCHAIN_ALTERNATIVE } from '../runtime/open-secret-store.js';
 import { ReauthRequiredError, SignedOutError, UpstreamUnavailableError } from '../core/keeper-errors.js';
 import {
   CaptchaRequiredError,
@@ -33,8 +42,11 @@ export function exitCodeFor(error: unknown): ExitCode {
   )
     return EXIT.upstreamUnavailable;
   if (error instanceof PikPakError) return EXIT.pikpakRejected;
-  if (error instanceof KeychainUnavailableError) return EXIT.keychainUnavailable;
-  if (error instanceof SettingsCorruptError) return EXIT.settingsCorrupt;
+  if (error instanceof KeychainUnavailableError || error instanceof SecretStoreIdentityError)
+    return EXIT.keychainUnavailable;
+  if (error instanceof SettingsCorruptError || error instanceof SecretsFileCorruptError)
+    return EXIT.settingsCorrupt;
+  if (error instanceof SecretStoreMismatchError || error instanceof IdentityExistsError) return EXIT.usage;
   if (error instanceof LockHeldError) return EXIT.lockHeld;
   return EXIT.failure;
 }
@@ -51,6 +63,7 @@ export function captchaInstructions(url: string): string {
 
 export function messageFor(error: unknown): string {
   if (error instanceof CaptchaRequiredError) return captchaInstructions(error.url);
+  if (error instanceof KeychainUnavailableError) return `${error.message}\n${KEYCHAIN_ALTERNATIVE}.`;
   if (error instanceof Error) return error.message;
   return String(error);
 }

@@ -28,8 +28,10 @@ export type Random = () => number;
 export type SecretKind = 'refresh-token' | 'password' | 'bridge-ca-key';
 
 /**
- * The OS keychain. Implementations throw `KeychainUnavailableError` (main/core/errors) when the
- * keychain is missing, locked or refuses, and never fall back to a file.
+ * Where secrets are kept: the OS keychain (KeyringSecretStore, which throws
+ * `KeychainUnavailableError` when it is missing, locked or refuses, and never falls back to a
+ * file) or, only when chosen with `--secret-store file`, the age-encrypted `secrets.age`
+ * (AgeFileSecretStore).
  */
 export interface SecretStore {
   /** A human-readable description of where secrets go, e.g. "Secret Service (gnome-keyring)". */

@@ -1,6 +1,6 @@
 /** Resolves command-line/environment options into the paths and settings a runtime uses. */
 import { homedir } from 'node:os';
-import type { CommonOptions } from '../cli/common-options.js';
+import type { CommonOptions, SecretStoreKind } from '../cli/common-options.js';
 import { defaultDataDir, defaultSocketPath } from '../storage/paths.js';
 import type { UpstreamOptions } from './auth-provider.js';
 
@@ -8,6 +8,10 @@ export interface RuntimeConfig {
   readonly dataDir: string;
   readonly socketPath: string;
   readonly keychainService: string;
+  /** `keychain` (the OS keychain; the default when absent) or `file` (secrets.age, opened with `identityFile`). */
+  readonly secretStore?: SecretStoreKind;
+  /** --identity-file; absent means $CREDENTIALS_DIRECTORY/identity when systemd passes one. */
+  readonly identityFile?: string | undefined;
   readonly upstream: UpstreamOptions;
 }
 
@@ -18,6 +22,8 @@ export function resolveConfig(options: CommonOptions, env: NodeJS.ProcessEnv = p
     dataDir,
     socketPath: options.socket ?? defaultSocketPath({ ...where, dataDir }),
     keychainService: options.keychainService,
+    secretStore: options.secretStore ?? 'keychain',
+    identityFile: options.identityFile,
     upstream: {
       authBaseUrl: options.authBaseUrl,
       driveBaseUrl: options.driveBaseUrl,

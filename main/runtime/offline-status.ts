@@ -6,7 +6,7 @@ import type { ReauthRecord, RefreshIntentState } from '../core/ports.js';
 import type { Platform } from '../pikpak/protocol.js';
 import { FileSettingsStore } from '../storage/file-settings-store.js';
 import { readLockHolder, type LockHolder } from '../storage/instance-lock.js';
-import { KeyringSecretStore } from '../storage/keyring-secret-store.js';
+import { openSecretStore } from './open-secret-store.js';
 import type { RuntimeConfig } from './config.js';
 
 export interface OfflineAccountStatus {
@@ -40,7 +40,7 @@ export interface OfflineStatus {
 export async function readOfflineStatus(config: RuntimeConfig): Promise<OfflineStatus> {
   const settingsStore = new FileSettingsStore(config.dataDir);
   const settings = await settingsStore.load();
-  const secrets = new KeyringSecretStore({ service: config.keychainService });
+  const secrets = await openSecretStore(config);
   const holder = await readLockHolder(config.dataDir);
   let problem: string | undefined;
   /** Fingerprints of the stored refresh tokens, to tell whether an intent names the stored one. */

@@ -1,4 +1,4 @@
-/** Builds a Broker from real adapters: keychain, settings file and the PikPak client. */
+/** Builds a Broker from real adapters: the secret store (keychain or secrets.age), settings file and the PikPak client. */
 import { Broker } from '../core/broker.js';
 import type { KeeperOptions } from '../core/keeper.js';
 import {
@@ -11,7 +11,8 @@ import {
   type SettingsStore,
 } from '../core/ports.js';
 import { FileSettingsStore } from '../storage/file-settings-store.js';
-import { KeyringSecretStore } from '../storage/keyring-secret-store.js';
+import { openSecretStore } from './open-secret-store.js';
+import { assertStoreHoldsSecrets } from './secret-store-check.js';
 import { ensurePrivateDir } from '../storage/paths.js';
 import { toAuthProvider } from '../pikpak/auth-provider.js';
 import { createPikPakClient } from './auth-provider.js';
@@ -33,9 +34,15 @@ export async function openBroker(
   overrides: OpenBrokerOverrides = {},
 ): Promise<Broker> {
   await ensurePrivateDir(config.dataDir);
+  const settings = overrides.settings ?? new FileSettingsStore(config.dataDir);
+  let secrets = overrides.secrets;
+  if (!secrets) {
+    secrets = await openSecretStore(config);
+    await assertStoreHoldsSecrets(config, secrets, await settings.load());
+  }
   return Broker.open({
-    settings: overrides.settings ?? new FileSettingsStore(config.dataDir),
-    secrets: overrides.secrets ?? new KeyringSecretStore({ service: config.keychainService }),
+    settings,
+    secrets,
     auth: overrides.auth ?? toAuthProvider(createPikPakClient(config.upstream)),
     clock: overrides.clock ?? systemClock,
     random: overrides.random ?? Math.random,

@@ -28,6 +28,8 @@ export function appConfigFromEnv(
       dataDir: nonEmpty(env.PIKPAK_BROKER_DATA_DIR),
       socket: nonEmpty(env.PIKPAK_BROKER_SOCKET),
       keychainService: nonEmpty(env.PIKPAK_BROKER_KEYCHAIN_SERVICE) ?? DEFAULT_KEYCHAIN_SERVICE,
+      secretStore: env.PIKPAK_BROKER_SECRET_STORE === 'file' ? 'file' : 'keychain',
+      identityFile: nonEmpty(env.PIKPAK_BROKER_IDENTITY_FILE),
       authBaseUrl: nonEmpty(env.PIKPAK_BROKER_AUTH_BASE_URL) ?? DEFAULT_AUTH_BASE_URL,
       driveBaseUrl: nonEmpty(env.PIKPAK_BROKER_DRIVE_BASE_URL) ?? DEFAULT_DRIVE_BASE_URL,
       upstreamCa: nonEmpty(env.PIKPAK_BROKER_UPSTREAM_CA),

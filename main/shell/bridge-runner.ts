@@ -11,7 +11,7 @@ import { proxyUrl, SECRET_PLACEHOLDER } from '../bridge/alist-setup.js';
 import { DEFAULT_AUTH_BASE_URL } from '../pikpak/protocol.js';
 import type { RuntimeConfig } from '../runtime/config.js';
 import type { ClientRegistry } from '../service/client-registry.js';
-import { KeyringSecretStore } from '../storage/keyring-secret-store.js';
+import { openSecretStore } from '../runtime/open-secret-store.js';
 import type { BridgeView } from './ipc-channels.js';
 
 export interface RunningBridge {
@@ -31,11 +31,11 @@ export interface BridgeStartDeps {
 export type StartBridge = (deps: BridgeStartDeps) => Promise<RunningBridge>;
 
 /** The bridge as the daemon runs it (main/bridge/broker-bridge.ts), on the app's port. */
-export const startAppBridge: StartBridge = ({ broker, clients, config, port, log }) =>
+export const startAppBridge: StartBridge = async ({ broker, clients, config, port, log }) =>
   startBrokerBridge(
     {
       dataDir: config.dataDir,
-      secrets: new KeyringSecretStore({ service: config.keychainService }),
+      secrets: await openSecretStore(config),
       broker,
       clients,
       clock: systemClock,

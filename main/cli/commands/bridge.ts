@@ -9,6 +9,7 @@ import { DEFAULT_BRIDGE_ADDRESS } from '../../bridge/defaults.js';
 import { BridgeAddressError, parseBridgeAddress } from '../../bridge/errors.js';
 import { KeychainUnavailableError } from '../../core/errors/index.js';
 import { checkServiceFlags } from '../check-flags.js';
+import { openSecretStore } from '../../runtime/open-secret-store.js';
 import { addCommonOptions } from '../common-options.js';
 import { notifyCommandOption } from '../service-flags.js';
 import { contextOf } from '../context.js';
@@ -104,13 +105,12 @@ function caCommand(): Command {
     .action(async (opts: { bundle?: boolean }, command: Command) => {
       const ctx = contextOf(command.parent!);
       const { CA_CERT_FILE, LocalCa } = await import('../../bridge/local-ca.js');
-      const { KeyringSecretStore } = await import('../../storage/keyring-secret-store.js');
       const path = join(ctx.config.dataDir, CA_CERT_FILE);
       let pem: string;
       try {
         const ca = await LocalCa.loadOrCreate({
           dataDir: ctx.config.dataDir,
-          secrets: new KeyringSecretStore({ service: ctx.config.keychainService }),
+          secrets: await openSecretStore(ctx.config),
           log: ctx.log,
         });
         pem = ca.certPem;

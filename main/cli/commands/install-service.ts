@@ -158,15 +158,8 @@ export function installServiceCommand(): Command {
         'a system-wide unit (/etc/systemd/system) running as a dedicated user, for machines with no login user',
       )
       .option('--service-user <name>', 'with --system: the user the service runs as', DEFAULT_SERVICE_USER)
-      .addOption(
-        new Option('--secret-store <store>', 'where the service keeps secrets')
-          .choices(['keychain', 'file'])
-          .default('keychain'),
-      )
-      .option(
-        '--identity-file <path>',
-        'with --secret-store file: the age identity, handed to the service with systemd credentials (LoadCredential=)',
-      )
+      // --secret-store and --identity-file are common options: with `file`, the identity reaches the
+      // service through systemd credentials (LoadCredential=), never its command line.
       .option(
         '--encrypt-credential',
         'with --system: LoadCredentialEncrypted= instead; prints the systemd-creds encrypt line to run',

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import { KEYCHAIN_ALTERNATIVE } from '../../runtime/open-secret-store.js';
 import { BrokerCommand } from '../broker-command.js';
 import { PLATFORMS, type Platform } from '../../pikpak/protocol.js';
 import { addCommonOptions } from '../common-options.js';
@@ -93,7 +94,9 @@ export function loginCommand(): Command {
       // Without a daemon the token lives only as long as this command: it must reach the keychain.
       if (!(await broker.vault.probeWritable()))
         throw new CliError(
-          `The OS keychain is unavailable (${broker.vault.status.problem ?? 'no answer'}), so a new refresh token could not be kept after this command ends. Nothing was changed. Unlock or start the keychain, or sign in through a running broker.`,
+          `The OS keychain is unavailable (${broker.vault.status.problem ?? 'no answer'}), so a new refresh token could not be kept after this command ends. Nothing was changed. Unlock or start the keychain, or sign in through a running broker.${
+            (ctx.config.secretStore ?? 'keychain') === 'keychain' ? `\n${KEYCHAIN_ALTERNATIVE}.` : ''
+          }`,
           EXIT.keychainUnavailable,
         );
       const view = await broker.login({
@@ -111,10 +114,10 @@ export function loginCommand(): Command {
           `Signed in: account "${o.account}" (${o.username}, ${o.platform}).`,
           `Access token valid until ${formatTime(view.expiresAt)}; device id ${view.deviceId}.`,
           saved
-            ? `The refresh token is in the keychain (${broker.vault.description}); only the broker will ever use it.`
+            ? `The refresh token is stored in ${broker.vault.description}; only the broker will ever use it.`
             : 'WARNING: the refresh token could not be written to the keychain.',
           o.rememberPassword
-            ? 'The password is in the keychain too, for automatic re-login.'
+            ? 'The password is stored there too, for automatic re-login.'
             : 'The password was not stored (add --remember-password to allow automatic re-login).',
           '',
         ].join('\n'),

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { BrokerCommand } from '../broker-command.js';
+import { FILE_STORE_DESCRIPTION_PREFIX } from '../../storage/age-file-secret-store.js';
+import { KEYCHAIN_ALTERNATIVE } from '../../runtime/open-secret-store.js';
 import { readLockHolder } from '../../storage/instance-lock.js';
 import type { OfflineStatus } from '../../runtime/offline-status.js';
 import { describeIntentState } from '../../core/refresh-intent.js';
@@ -58,11 +60,13 @@ function renderLive(
 ): string {
   const lines = [
     `Broker:   running${status.broker.pid ? ` (pid ${status.broker.pid}, since ${formatTime(status.broker.startedAt)})` : ''}; socket ${status.broker.socket}`,
-    `Keychain: ${status.keychain.description} — ${
+    `${storeLabel(status.keychain.description)} ${status.keychain.description} — ${
       status.keychain.available ? 'available' : `UNAVAILABLE: ${status.keychain.problem ?? ''}`
     }${status.keychain.pending_writes ? ` (${status.keychain.pending_writes} secret(s) waiting to be saved)` : ''}`,
     `Health:   ${status.health}`,
   ];
+  if (!status.keychain.available && storeLabel(status.keychain.description) === 'Keychain:')
+    lines.splice(2, 0, `          ${KEYCHAIN_ALTERNATIVE}.`);
   if (status.accounts.length === 0) {
     lines.push('', 'No account yet. Add one with: pikpak-token-broker login --account NAME --username USER');
     return `${lines.join('\n')}\n`;
@@ -81,10 +85,12 @@ function renderOffline(status: OfflineStatus): string {
       : 'Broker:   not running — tokens are not being refreshed (start it with: pikpak-token-broker daemon)',
   );
   lines.push(
-    `Keychain: ${status.keychain.description} — ${
+    `${storeLabel(status.keychain.description)} ${status.keychain.description} — ${
       status.keychain.available ? 'available' : `UNAVAILABLE: ${status.keychain.problem ?? ''}`
     }`,
   );
+  if (!status.keychain.available && storeLabel(status.keychain.description) === 'Keychain:')
+    lines.push(`          ${KEYCHAIN_ALTERNATIVE}.`);
   lines.push(`Settings: ${status.settingsPath}`);
   if (status.accounts.length === 0) {
     lines.push('', 'No account yet. Add one with: pikpak-token-broker login --account NAME --username USER');
@@ -105,4 +111,9 @@ function renderOffline(status: OfflineStatus): string {
   }
   lines.push('', table(rows));
   return `${lines.join('\n')}\n`;
+}
+
+/** The file store is not a keychain: say "Secrets:" for it (descriptions come from SecretStore). */
+function storeLabel(description: string): string {
+  return description.startsWith(FILE_STORE_DESCRIPTION_PREFIX) ? 'Secrets: ' : 'Keychain:';
 }

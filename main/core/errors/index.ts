@@ -7,3 +7,7 @@ export {
 export { SettingsCorruptError } from './settings-corrupt-error.js';
 export { LockHeldError, type LockHolder } from './lock-held-error.js';
 export { InsecureDirectoryError } from './insecure-directory-error.js';
+export { SecretStoreIdentityError, type SecretStoreIdentityProblem } from './secret-store-identity-error.js';
+export { SecretsFileCorruptError } from './secrets-file-corrupt-error.js';
+export { SecretStoreMismatchError } from './secret-store-mismatch-error.js';
+export { IdentityExistsError } from './identity-exists-error.js';
