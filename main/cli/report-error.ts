@@ -4,10 +4,9 @@ import {
   IdentityExistsError,
   KeychainUnavailableError,
   LockHeldError,
-  SecretsFileCorruptError,
   SecretStoreIdentityError,
   SecretStoreMismatchError,
-  SettingsCorruptError,
+  CorruptFileError,
 } from '../core/errors/index.js';
 import { KEYCHAIN_ALTERNATIVE } from '../runtime/open-secret-store.js';
 import { ReauthRequiredError, SignedOutError, UpstreamUnavailableError } from '../core/keeper-errors.js';
@@ -44,8 +43,7 @@ export function exitCodeFor(error: unknown): ExitCode {
   if (error instanceof PikPakError) return EXIT.pikpakRejected;
   if (error instanceof KeychainUnavailableError || error instanceof SecretStoreIdentityError)
     return EXIT.keychainUnavailable;
-  if (error instanceof SettingsCorruptError || error instanceof SecretsFileCorruptError)
-    return EXIT.settingsCorrupt;
+  if (error instanceof CorruptFileError) return EXIT.settingsCorrupt;
   if (error instanceof SecretStoreMismatchError || error instanceof IdentityExistsError) return EXIT.usage;
   if (error instanceof LockHeldError) return EXIT.lockHeld;
   return EXIT.failure;

@@ -4,6 +4,7 @@ export {
   KEYCHAIN_UNAVAILABLE_REASONS,
   type KeychainUnavailableReason,
 } from './keychain-unavailable-error.js';
+export { CorruptFileError } from './corrupt-file-error.js';
 export { SettingsCorruptError } from './settings-corrupt-error.js';
 export { LockHeldError, type LockHolder } from './lock-held-error.js';
 export { InsecureDirectoryError } from './insecure-directory-error.js';

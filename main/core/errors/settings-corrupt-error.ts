@@ -1,16 +1,8 @@
-import { BrokerError } from './broker-error.js';
+import { CorruptFileError } from './corrupt-file-error.js';
 
-/**
- * The settings file exists but cannot be used (not JSON, or not the expected shape). The file is
- * left in place and a copy is kept at `backupPath`; nothing is reset to defaults silently.
- */
-export class SettingsCorruptError extends BrokerError {
+/** The settings file is not JSON, or not the expected shape. */
+export class SettingsCorruptError extends CorruptFileError {
   readonly code = 'settings_corrupt';
-  readonly path: string;
-  /** Where the copy of the bad file was kept; undefined only if even the copy failed. */
-  readonly backupPath: string | undefined;
-  /** What is wrong, e.g. `accounts.0.platform: Invalid option: expected one of "android"|"web"|"pc"`. */
-  readonly reason: string;
 
   constructor(
     path: string,
@@ -18,15 +10,12 @@ export class SettingsCorruptError extends BrokerError {
     reason: string,
     options: { cause?: unknown } = {},
   ) {
-    const kept = backupPath
-      ? `a copy is kept at ${backupPath}`
-      : 'no copy could be made; the file is untouched';
     super(
-      `The settings file ${path} cannot be used (${reason}); ${kept}. Fix or remove it, then start the broker again.`,
+      { what: 'settings file', remedy: 'Fix or remove it, then start the broker again.' },
+      path,
+      backupPath,
+      reason,
       options,
     );
-    this.path = path;
-    this.backupPath = backupPath;
-    this.reason = reason;
   }
 }
