@@ -215,6 +215,23 @@ export class Broker extends EventEmitter<BrokerEvents> {
     return this.#settings.accounts.map((r) => this.#summary(r));
   }
 
+  /**
+   * The status once the keychain has answered at start-up (the socket opens before the keepers'
+   * first reads, and "available" before anyone asked would be a guess), waiting at most the
+   * keeper's usual wait bound; after that, what is known.
+   */
+  async checkedStatus(): Promise<BrokerStatus> {
+    const { clock } = this.#deps;
+    const waitMs = this.#deps.keeperOptions?.retryWaitMs ?? DEFAULT_KEEPER_OPTIONS.retryWaitMs;
+    let timer: ReturnType<Clock['setTimer']> | undefined;
+    await Promise.race([
+      this.vault.answered,
+      new Promise<void>((resolve) => (timer = clock.setTimer(resolve, waitMs))),
+    ]);
+    clock.clearTimer(timer!);
+    return this.status();
+  }
+
   status(): BrokerStatus {
     const accounts = this.accounts();
     return {

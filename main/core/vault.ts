@@ -35,6 +35,9 @@ export class Vault extends EventEmitter<VaultEvents> {
   /** Keys whose newest value (or deletion) has not reached the keychain yet. */
   readonly #pending = new Map<Key, { account: string; kind: SecretKind; value: Secret | undefined }>();
   #status: VaultStatus = { available: true, problem: undefined, pendingWrites: 0 };
+  /** Settles once the store has answered anything (until then `status` is a guess, not a finding). */
+  #answered!: () => void;
+  readonly answered: Promise<void> = new Promise((resolve) => (this.#answered = resolve));
 
   constructor(store: SecretStore, log: Logger) {
     super();
@@ -147,6 +150,7 @@ export class Vault extends EventEmitter<VaultEvents> {
   }
 
   #setStatus(next: VaultStatus): void {
+    this.#answered();
     const prev = this.#status;
     if (
       prev.available === next.available &&

@@ -38,8 +38,8 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   throw new HttpError(400, 'bad_request', `${where}${issue?.message ?? 'invalid body'}`);
 }
 
-function status(call: Call): Reply {
-  return reply(200, statusJson(call.deps.broker.status()));
+async function status(call: Call): Promise<Reply> {
+  return reply(200, statusJson(await call.deps.broker.checkedStatus()));
 }
 
 async function login(call: Call): Promise<Reply> {
