@@ -74,7 +74,10 @@ describe('install-service', { skip: process.platform !== 'linux' && 'systemd uni
       [['--upstream-ca', join(dir, 'missing.pem')], /--upstream-ca .* cannot be read/],
       [['--socket', `/tmp/${'s'.repeat(120)}.sock`], /--socket .* bytes long/],
       [['--secret-store', 'file'], /needs --identity-file/],
-      [['--secret-store', 'file', '--identity-file', join(dir, 'nope')], /cannot be read/],
+      [
+        ['--secret-store', 'file', '--identity-file', join(dir, 'nope')],
+        /--identity-file .*nope does not exist: create it first with: pikpak-token-broker secret-store init --identity-file .*nope$/m,
+      ],
       [['--identity-file', identity], /goes with --secret-store file/],
       [['--system'], /no desktop keychain/],
       [

@@ -127,9 +127,12 @@ function checkStoreFlags(flags: InstallFlags): UnitPlan['identity'] {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     if (error instanceof CliError) throw error;
-    throw usage(
-      `--identity-file ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`,
-    );
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT')
+      throw usage(
+        `--identity-file ${path} does not exist: create it first with: pikpak-token-broker secret-store init --identity-file ${path}`,
+      );
+    throw usage(`--identity-file ${path} cannot be read (${code ?? 'error'}).`);
   }
   // Checked, never shown: the file is a secret.
   if (!/^AGE-SECRET-KEY-1[0-9A-Z]+$/m.test(text))
