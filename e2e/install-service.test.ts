@@ -74,7 +74,10 @@ describe('install-service', { skip: process.platform !== 'linux' && 'systemd uni
       [['--upstream-ca', join(dir, 'missing.pem')], /--upstream-ca .* cannot be read/],
       [['--socket', `/tmp/${'s'.repeat(120)}.sock`], /--socket .* bytes long/],
       [['--secret-store', 'file'], /needs --identity-file/],
-      [['--secret-store', 'file', '--identity-file', join(dir, 'nope')], /cannot be read/],
+      [
+        ['--secret-store', 'file', '--identity-file', join(dir, 'nope')],
+        /--identity-file .*nope does not exist: create it first with: pikpak-token-broker secret-store init --identity-file .*nope$/m,
+      ],
       [['--identity-file', identity], /goes with --secret-store file/],
       [['--system'], /no desktop keychain/],
       [
@@ -219,6 +222,13 @@ describe('install-service', { skip: process.platform !== 'linux' && 'systemd uni
       encrypted.stdout,
       new RegExp(`systemd-creds encrypt --name=identity ${identity} /etc/credstore\\.encrypted/`),
     );
+    // The service user signs in through the running service (which holds the identity): it has no
+    // readable identity of its own, and with --encrypt-credential the plain file is kept offline.
+    assert.match(
+      encrypted.stdout,
+      /^ {2}sudo -u pikpak-broker pikpak-token-broker login --data-dir \/var\/lib\/pikpak-token-broker --socket \/run\/pikpak-token-broker\/broker\.sock --account NAME --username USER$/m,
+    );
+    assert.doesNotMatch(encrypted.stdout, /IDENTITY/);
     assert.match(
       await readFile(join(unitDir, 'pikpak-token-broker.service'), 'utf8'),
       /^LoadCredentialEncrypted=identity:\/etc\/credstore\.encrypted\/pikpak-token-broker-identity\.cred$/m,

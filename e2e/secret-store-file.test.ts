@@ -213,6 +213,40 @@ describe('the file secret store without D-Bus', () => {
     assert.equal(json.accounts[0]?.refreshTokenStored, true);
   });
 
+  it('a sign-in through the running file-store broker says the token is in secrets.age, not the keychain', async () => {
+    const daemon = spawnCli(['daemon', '--log-format', 'json', ...common], { env: fileStore() });
+    const done = collect(daemon, { timeoutMs: 60_000 });
+    try {
+      await waitFor(
+        async () =>
+          /^Broker: +running/m.test((await runCli(['status', ...common], { env: fileStore() })).stdout),
+        'the daemon answering status',
+        30_000,
+      );
+      const login = await runCli(
+        [
+          'login',
+          '--account',
+          'main',
+          '--username',
+          USER,
+          '--password-stdin',
+          '--remember-password',
+          ...common,
+        ],
+        { env: fileStore(), input: `${PASSWORD}\n` },
+      );
+      assert.equal(login.code, 0, login.stderr);
+      assert.match(login.stdout, /through the running broker/);
+      assert.match(login.stdout, /The refresh token is stored in age-encrypted file .*secrets\.age/);
+      assert.doesNotMatch(login.stdout, /keychain/);
+    } finally {
+      daemon.kill('SIGTERM');
+    }
+    assert.equal((await done).code, 0);
+    assert.equal(decrypt().secrets.main?.['refresh-token'], newestRefreshToken());
+  });
+
   it('no refresh token and no password is anywhere in plaintext under the data folder', async () => {
     const canaries = [
       ...recording.refreshTokens().map((value) => ({ kind: 'refresh token', value })),

@@ -42,6 +42,30 @@ async function assertNothingLost(source: MemorySecretStore, target: MemorySecret
 }
 
 describe('migrateSecrets', () => {
+  for (const side of ['source', 'target'] as const)
+    test(`a ${side} store that does not answer fails the run before anything is recorded or moved`, async () => {
+      const dataDir = await mkdtemp(join(tmpdir(), 'pkb-migrate-'));
+      roots.push(dataDir);
+      const source = new MemorySecretStore(SECRETS);
+      const target = new MemorySecretStore();
+      (side === 'source' ? source : target).setAvailable(false, 'no-session');
+      await assert.rejects(
+        migrateSecrets({
+          dataDir,
+          from: 'file',
+          to: 'keychain',
+          source,
+          target,
+          accounts: ['main', 'second'],
+        }),
+        /keychain|Secret Service|D-Bus|session/i,
+      );
+      assert.deepEqual(await readdir(dataDir), [], 'no migration record keeps the broker from starting');
+      assert.equal(await readMigrationRecord(dataDir), undefined);
+      for (const [account, kind, value] of SECRETS) assert.ok(source.peek(account, kind)?.equals(value));
+      assert.equal(target.size, 0);
+    });
+
   test('moves every secret, verifies, deletes from the source, and removes its record', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'pkb-migrate-'));
     roots.push(dataDir);

@@ -16,7 +16,7 @@ import { readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { SecretKind, SecretStore } from '../core/ports.js';
-import type { Secret } from '../core/secret.js';
+import { Secret } from '../core/secret.js';
 import { CA_KEY_ACCOUNT, CA_KEY_KIND } from '../bridge/local-ca.js';
 import { AgeFileSecretStore } from '../storage/age-file-secret-store.js';
 import { writeFileDurably } from '../storage/durable-write.js';
@@ -102,6 +102,9 @@ export async function migrateSecrets(input: MigrateInput): Promise<MigrateResult
     );
 
   const refs = await secretsToMove(input);
+  // A fresh run checks both stores answer before it records anything: a record left by a run that
+  // could never start (no D-Bus, a locked keychain) would keep the broker from starting.
+  if (!existing) await probeStores(input, refs);
   if (existing?.phase !== 'delete') {
     await record('copy');
     await step({ type: 'recorded', phase: 'copy' });
@@ -146,6 +149,15 @@ export async function migrateSecrets(input: MigrateInput): Promise<MigrateResult
   await unlink(path);
   await step({ type: 'done' });
   return { moved, resumed: existing !== undefined };
+}
+
+const PROBE_ACCOUNT = '.pikpak-token-broker-migration-probe';
+
+/** Throws the store's own error when the source cannot be read or the target cannot be written. */
+async function probeStores(input: MigrateInput, refs: readonly SecretRef[]): Promise<void> {
+  if (refs[0]) await input.source.get(refs[0].account, refs[0].kind);
+  await input.target.set(PROBE_ACCOUNT, 'refresh-token', new Secret('probe'));
+  await input.target.delete(PROBE_ACCOUNT, 'refresh-token');
 }
 
 async function secretsToMove(input: MigrateInput): Promise<SecretRef[]> {

@@ -63,6 +63,8 @@ async function login(call: Call): Promise<Reply> {
     // but the caller must be able to tell the user the truth about where the secrets are.
     refresh_token_saved: !vault.hasPending(view.account, 'refresh-token'),
     password_saved: (body.remember_password ?? false) && !vault.hasPending(view.account, 'password'),
+    // Where the broker keeps them (its store, not the one the CLI's own flags name).
+    secret_store: vault.description,
   });
 }
 

@@ -152,6 +152,7 @@ describe('token service: admin endpoints', () => {
       user_id: 'user-1',
       refresh_token_saved: true,
       password_saved: true,
+      secret_store: rig.broker.vault.description,
     });
     assert.equal(rig.broker.account('other').rememberPassword, true);
     assert.ok(!rig.log.text().includes('pw-2'), 'the password never reaches the log');

@@ -127,9 +127,12 @@ function checkStoreFlags(flags: InstallFlags): UnitPlan['identity'] {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     if (error instanceof CliError) throw error;
-    throw usage(
-      `--identity-file ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`,
-    );
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT')
+      throw usage(
+        `--identity-file ${path} does not exist: create it first with: pikpak-token-broker secret-store init --identity-file ${path}`,
+      );
+    throw usage(`--identity-file ${path} cannot be read (${code ?? 'error'}).`);
   }
   // Checked, never shown: the file is a secret.
   if (!/^AGE-SECRET-KEY-1[0-9A-Z]+$/m.test(text))
@@ -249,8 +252,9 @@ function nextSteps(
         : ['2. The identity is read by systemd (as root) at each start; keep it where it is (0600).']),
       `3. Start it now and at every boot:`,
       `  sudo systemctl daemon-reload && sudo systemctl enable --now ${UNIT_NAME}`,
-      `4. Sign in (as the service user, against the same data folder):`,
-      `  sudo -u ${user} pikpak-token-broker login ${statusArgs.join(' ')} --secret-store file --identity-file IDENTITY --account NAME --username USER`,
+      // Through the running service, which holds the identity: the service user has no readable copy.
+      `4. Sign in through the running service (as the service user, against the same data folder):`,
+      `  sudo -u ${user} pikpak-token-broker login ${statusArgs.join(' ')} --account NAME --username USER`,
       `Check: systemctl status ${UNIT_NAME}; sudo -u ${user} pikpak-token-broker status ${statusArgs.join(' ')}`,
       `Logs:  journalctl -u ${UNIT_NAME} -f`,
       '',

@@ -63,6 +63,7 @@ export function loginCommand(): Command {
         device_id: string;
         refresh_token_saved?: boolean;
         password_saved?: boolean;
+        secret_store?: string;
       }>('POST', '/v1/admin/login', {
         account: o.account,
         username: o.username,
@@ -78,12 +79,12 @@ export function loginCommand(): Command {
           `Access token valid until ${formatTime(Date.parse(answer.expires_at))}; device id ${answer.device_id}.`,
           answer.refresh_token_saved === false
             ? 'WARNING: the OS keychain refused the new refresh token. The running broker keeps it in memory only and saves it when the keychain is back (see: pikpak-token-broker status); if the broker stops before that, you will have to sign in again.'
-            : 'The refresh token is in the keychain; only the broker will ever use it.',
+            : `The refresh token is stored in ${answer.secret_store ?? 'the keychain'}; only the broker will ever use it.`,
           !o.rememberPassword
             ? 'The password was not stored (add --remember-password to allow automatic re-login).'
             : answer.password_saved === false
               ? "WARNING: the password is kept in the running broker's memory only (the keychain refused it); automatic re-login works until the broker stops."
-              : 'The password is in the keychain too, for automatic re-login.',
+              : 'The password is stored there too, for automatic re-login.',
           '',
         ].join('\n'),
       );
