@@ -90,13 +90,17 @@ export async function runSecretStoreMigration(
 ): Promise<MigrateResult> {
   // Loaded when a migration runs: every other command builds this one's options, and the age,
   // zod and settings code would cost them ~0.3 s.
-  const [{ MigrationConflictError, migrateSecrets }, { loadIdentity, locateIdentity }, { AgeFileSecretStore }, { FileSettingsStore }] =
-    await Promise.all([
-      import('../../runtime/secret-migration.js'),
-      import('../../storage/age-identity.js'),
-      import('../../storage/age-file-secret-store.js'),
-      import('../../storage/file-settings-store.js'),
-    ]);
+  const [
+    { MigrationConflictError, migrateSecrets },
+    { loadIdentity, locateIdentity },
+    { AgeFileSecretStore },
+    { FileSettingsStore },
+  ] = await Promise.all([
+    import('../../runtime/secret-migration.js'),
+    import('../../storage/age-identity.js'),
+    import('../../storage/age-file-secret-store.js'),
+    import('../../storage/file-settings-store.js'),
+  ]);
   await ensurePrivateDir(config.dataDir);
   let lock;
   try {
