@@ -2,7 +2,7 @@
  * Footprint rows of `npm run bench`: what the compiled broker costs next to Node itself, measured
  * in the same run on the same machine.
  *
- * - cold start: spawning `node dist/main/cli.js daemon` until its socket serves `GET /v1/health`,
+ * - cold start: spawning `node bin/pikpak-token-broker.js daemon` (the compiled build) until its socket serves `GET /v1/health`,
  *   against spawning a bare node:http server until its socket serves a request (median of rounds,
  *   alternating);
  * - idle RSS: that daemon (shipped defaults, one signed-in account against the PikPak emulator, a
@@ -26,7 +26,9 @@ import { startPrivateKeyring } from '../e2e/support/keyring-session.js';
 
 const run = promisify(execFile);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(ROOT, 'dist', 'main', 'cli.js');
+// Started the way the installed command starts it: the bin runs the compiled dist/main/cli.js.
+const CLI = join(ROOT, 'bin', 'pikpak-token-broker.js');
+const COMPILED = join(ROOT, 'dist', 'main', 'cli.js');
 const USER = 'footprint@example.com';
 const PASSWORD = 'footprint-password';
 
@@ -58,7 +60,7 @@ export interface FootprintOptions {
   idleMs?: number;
   /** Rounds per timing (median; default 5). */
   rounds?: number;
-  /** The CLI entry to measure (default dist/main/cli.js, built first); e.g. an esbuild bundle to compare. */
+  /** The CLI entry to measure (default bin/pikpak-token-broker.js on dist/, built first); e.g. an esbuild bundle to compare. */
   cli?: string;
 }
 
@@ -160,7 +162,8 @@ export async function benchFootprint(options: FootprintOptions = {}): Promise<Fo
       '-p',
       join(ROOT, 'tsconfig.build.json'),
     ]);
-  if (!existsSync(cli)) throw new Error(`${cli} was not built`);
+  if (!existsSync(options.cli ? cli : COMPILED))
+    throw new Error(`${options.cli ? cli : COMPILED} was not built`);
   const emulator = await startEmulator({
     accessTtlSeconds: 7200,
     accounts: [{ username: USER, password: PASSWORD }],

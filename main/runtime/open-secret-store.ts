@@ -9,8 +9,8 @@
  */
 import { join } from 'node:path';
 import type { SecretStore } from '../core/ports.js';
-import { locateIdentity, loadIdentity } from '../storage/age-identity.js';
-import { AgeFileSecretStore, SECRETS_FILE } from '../storage/age-file-secret-store.js';
+import type { AgeFileSecretStore } from '../storage/age-file-secret-store.js';
+import { SECRETS_FILE } from '../storage/secrets-file-names.js';
 import { KeyringSecretStore } from '../storage/keyring-secret-store.js';
 import { ensurePrivateDir } from '../storage/paths.js';
 import type { RuntimeConfig } from './config.js';
@@ -36,6 +36,12 @@ export async function openFileSecretStore(
   config: RuntimeConfig,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<AgeFileSecretStore> {
+  // The age code (~15 MB, ~0.1 s) is loaded only for the file store: a keychain broker, and every
+  // command that merely names this module, never pays for it.
+  const [{ locateIdentity, loadIdentity }, { AgeFileSecretStore }] = await Promise.all([
+    import('../storage/age-identity.js'),
+    import('../storage/age-file-secret-store.js'),
+  ]);
   const location = locateIdentity(config.identityFile, env);
   const key = `${join(config.dataDir, SECRETS_FILE)}\u0000${location?.path ?? ''}`;
   let opening = fileStores.get(key);

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SecretStoreMismatchError } from '../core/errors/index.js';
 import type { BrokerSettings, SecretStore } from '../core/ports.js';
-import { SECRETS_FILE } from '../storage/age-file-secret-store.js';
+import { SECRETS_FILE } from '../storage/secrets-file-names.js';
 import { KeyringSecretStore } from '../storage/keyring-secret-store.js';
 import type { RuntimeConfig } from './config.js';
 import { openFileSecretStore } from './open-secret-store.js';

@@ -27,11 +27,12 @@ import { Secret } from '../core/secret.js';
 import type { AgeIdentity } from './age-identity.js';
 import { removeStaleTempFiles, writeFileDurably } from './durable-write.js';
 import { ensurePrivateDir } from './paths.js';
+import { FILE_STORE_DESCRIPTION_PREFIX, SECRETS_FILE } from './secrets-file-names.js';
 
-export const SECRETS_FILE = 'secrets.age';
+export { FILE_STORE_DESCRIPTION_PREFIX, SECRETS_FILE };
+
 export const SECRETS_FORMAT = 'pikpak-token-broker/secrets';
 export const SECRETS_VERSION = 1;
-export const FILE_STORE_DESCRIPTION_PREFIX = 'age-encrypted file';
 
 const SECRET_KINDS = ['refresh-token', 'password', 'bridge-ca-key'] as const satisfies readonly SecretKind[];
 const value = z.string().min(1);

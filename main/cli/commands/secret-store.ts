@@ -9,16 +9,8 @@ import { LockHeldError } from '../../core/errors/index.js';
 import type { Logger, SecretStore } from '../../core/ports.js';
 import type { RuntimeConfig } from '../../runtime/config.js';
 import { openFileSecretStore } from '../../runtime/open-secret-store.js';
-import {
-  MigrationConflictError,
-  migrateSecrets,
-  type MigrateResult,
-  type MigrationStep,
-} from '../../runtime/secret-migration.js';
-import { createIdentityFile, loadIdentity, locateIdentity } from '../../storage/age-identity.js';
-import { AgeFileSecretStore } from '../../storage/age-file-secret-store.js';
+import type { MigrateResult, MigrationStep } from '../../runtime/secret-migration.js';
 import { syncDirectory } from '../../storage/durable-write.js';
-import { FileSettingsStore } from '../../storage/file-settings-store.js';
 import { acquireInstanceLock } from '../../storage/instance-lock.js';
 import { KeyringSecretStore } from '../../storage/keyring-secret-store.js';
 import { ensurePrivateDir } from '../../storage/paths.js';
@@ -49,6 +41,7 @@ function initCommand(): Command {
         'secret-store init needs --identity-file PATH: where to create the identity',
         EXIT.usage,
       );
+    const { createIdentityFile } = await import('../../storage/age-identity.js');
     const identity = await createIdentityFile(path);
     process.stderr.write(
       `Created the identity ${identity.path} (keep it private, and back it up: without it secrets.age cannot be opened).\n` +
@@ -95,6 +88,19 @@ export async function runSecretStoreMigration(
   log: Logger,
   onStep?: (step: MigrationStep) => void | Promise<void>,
 ): Promise<MigrateResult> {
+  // Loaded when a migration runs: every other command builds this one's options, and the age,
+  // zod and settings code would cost them ~0.3 s.
+  const [
+    { MigrationConflictError, migrateSecrets },
+    { loadIdentity, locateIdentity },
+    { AgeFileSecretStore },
+    { FileSettingsStore },
+  ] = await Promise.all([
+    import('../../runtime/secret-migration.js'),
+    import('../../storage/age-identity.js'),
+    import('../../storage/age-file-secret-store.js'),
+    import('../../storage/file-settings-store.js'),
+  ]);
   await ensurePrivateDir(config.dataDir);
   let lock;
   try {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { BrokerCommand } from '../broker-command.js';
-import { FILE_STORE_DESCRIPTION_PREFIX } from '../../storage/age-file-secret-store.js';
+import { FILE_STORE_DESCRIPTION_PREFIX } from '../../storage/secrets-file-names.js';
 import { KEYCHAIN_ALTERNATIVE } from '../../runtime/open-secret-store.js';
 import { readLockHolder } from '../../storage/instance-lock.js';
 import type { OfflineStatus } from '../../runtime/offline-status.js';
