@@ -22,11 +22,7 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { KeychainDeadlineError } from './keychain-deadline-error.js';
 import { KeychainStalledError } from './keychain-stalled-error.js';
-import type {
-  KeyringOperation,
-  KeyringHostReply,
-  KeyringHostRequest,
-} from './keyring-host-protocol.js';
+import type { KeyringOperation, KeyringHostReply, KeyringHostRequest } from './keyring-host-protocol.js';
 
 /**
  * A started keychain host process: Node's ChildProcess (forkKeyringHost) or, in the desktop app,
@@ -174,7 +170,10 @@ export class KeyringHost {
     host.on('message', (reply) => this.#onReply(host, reply));
     host.on('error', (error) => this.#onHostGone(host, error));
     host.on('exit', (code) =>
-      this.#onHostGone(host, new Error(`the keychain host process stopped (exit code ${code ?? 'none, killed'})`)),
+      this.#onHostGone(
+        host,
+        new Error(`the keychain host process stopped (exit code ${code ?? 'none, killed'})`),
+      ),
     );
     host.unref();
     this.#host = host;
@@ -273,7 +272,8 @@ export interface KeyringHostEntry {
  * limits…) are not the host's business.
  */
 export function keyringHostEntry(here: string = import.meta.url): KeyringHostEntry {
-  if (!here.endsWith('.ts')) return { script: fileURLToPath(new URL('./keyring-host.js', here)), execArgv: [] };
+  if (!here.endsWith('.ts'))
+    return { script: fileURLToPath(new URL('./keyring-host.js', here)), execArgv: [] };
   return {
     script: fileURLToPath(new URL('./keyring-host.ts', here)),
     execArgv: ['--import', import.meta.resolve('tsx')],
@@ -288,7 +288,11 @@ export function keyringHostEntry(here: string = import.meta.url): KeyringHostEnt
  */
 export function forkKeyringHost(): KeyringHostProcess {
   const { script, execArgv } = keyringHostEntry();
-  const child = fork(script, [], { execArgv, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization: 'json' });
+  const child = fork(script, [], {
+    execArgv,
+    stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    serialization: 'json',
+  });
   return {
     postMessage: (message) => child.send(message),
     on(event: 'message' | 'error' | 'exit', listener: (value: never) => void) {

@@ -57,7 +57,14 @@ function parentChannel(): ParentChannel | undefined {
     };
   }
   // Electron's utilityProcess.fork: the parent is reached through process.parentPort.
-  const port = (process as { parentPort?: { on(e: 'message', l: (ev: { data: unknown }) => void): unknown; postMessage(m: unknown): void } }).parentPort;
+  const port = (
+    process as {
+      parentPort?: {
+        on(e: 'message', l: (ev: { data: unknown }) => void): unknown;
+        postMessage(m: unknown): void;
+      };
+    }
+  ).parentPort;
   if (!port) return undefined;
   return {
     on: (_event, listener) => port.on('message', (event) => listener(event.data)),
