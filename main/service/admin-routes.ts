@@ -38,7 +38,21 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   throw new HttpError(400, 'bad_request', `${where}${issue?.message ?? 'invalid body'}`);
 }
 
-function status(call: Call): Reply {
+/**
+ * How long the status waits, right after start-up, for the keychain's first answer (the start-up
+ * probe) rather than report a keychain nobody has asked yet. A hung keychain answers later still;
+ * the status then says "available" for that moment, as before the first call.
+ */
+const FIRST_KEYCHAIN_ANSWER_WAIT_MS = 2500;
+
+async function status(call: Call): Promise<Reply> {
+  const { vault } = call.deps.broker;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    vault.firstAnswer,
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, FIRST_KEYCHAIN_ANSWER_WAIT_MS))),
+  ]);
+  clearTimeout(timer);
   return reply(200, statusJson(call.deps.broker.status()));
 }
 
