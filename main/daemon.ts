@@ -191,13 +191,15 @@ export async function startDaemon(
   }
   if (!stopping) await broker.start();
   if (stopping) return { broker, service, clients, requests, bridge, closed, stop };
-  if (!broker.vault.status.available)
+  if (!broker.vault.status.available) {
+    const keychain = (config.secretStore ?? 'keychain') === 'keychain';
     log.warn(
       { problem: broker.vault.status.problem },
-      `the secret store is unavailable: tokens are kept in memory only and will be saved when it comes back (never to a plain file)${
-        (config.secretStore ?? 'keychain') === 'keychain' ? `. ${KEYCHAIN_ALTERNATIVE}` : ''
+      `the ${keychain ? 'keychain' : 'secret store'} is unavailable: tokens are kept in memory only and will be saved when it comes back (never to a plain file)${
+        keychain ? `. ${KEYCHAIN_ALTERNATIVE}` : ''
       }`,
     );
+  }
   for (const account of broker.accounts())
     log.info({ account: account.name, health: account.health }, account.description);
   return { broker, service, clients, requests, bridge, closed, stop };
