@@ -24,6 +24,7 @@ const electron: ShellElectron = {
   session: Electron.session,
   nativeTheme: Electron.nativeTheme,
   powerMonitor: Electron.powerMonitor,
+  utilityProcess: Electron.utilityProcess,
 };
 
 runApp({

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Bundles the CLI and the daemon with esbuild into dist/bundle/ (cli.js, the keychain worker and
+// Bundles the CLI and the daemon with esbuild into dist/bundle/ (cli.js, the keychain host and
 // lazily loaded chunks), to compare with the plain tsc build: `node scripts/bundle-cli.mjs`, then
 // `tsx bench/footprint.ts --cli dist/bundle/cli.js`. Code splitting keeps the lazy imports lazy.
 // The native keychain binding, pino (loaded through require at the first logger) and electron
@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 await build({
   absWorkingDir: root,
-  entryPoints: { cli: 'main/cli.ts', 'keyring-worker': 'main/storage/keyring-worker.ts' },
+  entryPoints: { cli: 'main/cli.ts', 'keyring-host': 'main/storage/keyring-host.ts' },
   outdir: 'dist/bundle',
   bundle: true,
   splitting: true,

@@ -139,6 +139,15 @@ try {
     keyring.length > 0 && keyring.every(isUnpacked),
     `@napi-rs/keyring's native module unpacked (${keyring.join(', ')})`,
   );
+  // The keychain host the app forks as a utility process (main/shell/keyring-utility-host.ts): in
+  // the asar next to @napi-rs/keyring's JavaScript, which it resolves from there (only the .node
+  // file is unpacked; an unpacked copy of the host could not find the package).
+  const keyringHost = 'dist/main/storage/keyring-host.js';
+  check(
+    has(keyringHost) && !files.get(keyringHost)?.unpacked,
+    `the keychain host ${keyringHost}, in the asar`,
+  );
+  check(has('node_modules/@napi-rs/keyring/package.json'), "  and @napi-rs/keyring's package, in the asar");
 
   // Nothing for development.
   const sources = [...files.keys()].filter((f) => /\.(ts|mts|cts|map)$/.test(f));

@@ -1,8 +1,8 @@
 /**
  * A hung Secret Service during rotations: the real daemon (shipped defaults) against the PikPak
  * emulator at access-token TTL 1 s and a private gnome-keyring that is stopped with SIGSTOP for a
- * while. `/v1/health` keeps answering quickly throughout (the keychain calls run in a worker
- * thread, so the daemon's event loop never waits for D-Bus), consumers keep getting tokens, and
+ * while. `/v1/health` keeps answering quickly throughout (the keychain calls run in a child
+ * process, so the daemon's event loop never waits for D-Bus), consumers keep getting tokens, and
  * after SIGCONT the newest refresh token is in the keychain; kill -9 and a restart resume from it
  * without a sign-in, and no refresh token is ever presented twice.
  *
@@ -168,9 +168,9 @@ describe('a hung Secret Service during rotations: the real daemon, the emulator 
     assert.ok(rotationsWhileStopped >= 2, `rotations while stopped: ${rotationsWhileStopped}`);
     assert.deepEqual(health.failures, [], 'every health request answered 200');
     assert.ok(health.count >= STOPPED_FOR_MS / (POLL_EVERY_MS + HEALTH_BOUND_MS), `polls: ${health.count}`);
-    // The bound: a health answer over the socket takes ~1–5 ms here; before the worker thread a
-    // hung keychain call held the event loop for the ~2 s D-Bus timeout, i.e. 10× the bound. The
-    // margin left (≈40× a normal answer) absorbs a loaded 2-core CI machine.
+    // The bound: a health answer over the socket takes ~1–5 ms here; before keychain calls left
+    // the main thread a hung call held the event loop for the ~2 s D-Bus timeout, i.e. 10× the
+    // bound. The margin left (≈40× a normal answer) absorbs a loaded 2-core CI machine.
     assert.ok(health.maxMs < HEALTH_BOUND_MS, `the slowest /v1/health took ${Math.round(health.maxMs)} ms`);
 
     // A quiet moment (a 30 s token, saved) so that kill -9 cannot land mid-rotation.

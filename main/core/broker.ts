@@ -88,6 +88,9 @@ const ACCOUNT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** Read (never written) to learn whether the keychain answers; no account can have this name. */
 const KEYCHAIN_PROBE_ACCOUNT = '.pikpak-token-broker-probe';
 
+/** How long a status asked right after start-up waits for the keychain's first answer. */
+const FIRST_KEYCHAIN_ANSWER_WAIT_MS = 2500;
+
 export class Broker extends EventEmitter<BrokerEvents> {
   readonly vault: Vault;
   readonly #deps: BrokerDeps;
@@ -217,15 +220,16 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   /**
    * The status once the keychain has answered at start-up (the socket opens before the keepers'
-   * first reads, and "available" before anyone asked would be a guess), waiting at most the
-   * keeper's usual wait bound; after that, what is known.
+   * first reads, and "available" before anyone asked would be a guess), waiting at most
+   * `FIRST_KEYCHAIN_ANSWER_WAIT_MS` (the keychain host takes a moment to start); after that, what
+   * is known: a keychain that hangs at start-up still reads "available" until it fails.
    */
   async checkedStatus(): Promise<BrokerStatus> {
     const { clock } = this.#deps;
-    const waitMs = this.#deps.keeperOptions?.retryWaitMs ?? DEFAULT_KEEPER_OPTIONS.retryWaitMs;
+    const waitMs = FIRST_KEYCHAIN_ANSWER_WAIT_MS;
     let timer: ReturnType<Clock['setTimer']> | undefined;
     await Promise.race([
-      this.vault.answered,
+      this.vault.firstAnswer,
       new Promise<void>((resolve) => (timer = clock.setTimer(resolve, waitMs))),
     ]);
     clock.clearTimer(timer!);

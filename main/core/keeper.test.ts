@@ -155,8 +155,8 @@ describe('Keeper: start-up and refresh', () => {
     r.auth.release();
     const views = await Promise.all(all);
     assert.equal(r.auth.refreshCalls, 2, 'one at start-up, one for all triggers');
-    // Reports made while the old token was still valid got it back; everyone else the new one.
-    const fresh = [...views.slice(0, 20), views.at(-1)!].map((v) => v.accessToken.reveal());
+    // The rejection reports came while the refresh was in flight: they wait for it like the rest.
+    const fresh = views.map((v) => v.accessToken.reveal());
     assert.equal(new Set(fresh).size, 1);
     assert.notEqual(fresh[0], current.accessToken.reveal());
   });
@@ -490,6 +490,42 @@ describe('Keeper: consumers', () => {
     const view = await r.keeper.reportRejected(first.accessToken);
     assert.notEqual(view.accessToken.reveal(), first.accessToken.reveal());
     assert.equal(r.auth.refreshCalls, calls);
+  });
+
+  it('a report of the current token while its refresh waits for the keychain write gets the new token, not the rejected one', async () => {
+    const r = rig({ options: { rejectCooldownMs: 0 } });
+    await r.keeper.start();
+    const current = await r.keeper.getAccessToken();
+    await r.clock.advance(1000);
+    r.store.holdWrites(); // the rotated token waits for the keychain, as a herd does in e2e
+    const trigger = r.keeper.reportRejected(current.accessToken);
+    await settle();
+    assert.equal(r.keeper.state.type, 'refreshing');
+    const herd = Array.from({ length: 50 }, () => r.keeper.reportRejected(current.accessToken.reveal()));
+    r.store.release();
+    const views = await Promise.all([trigger, ...herd]);
+    assert.equal(r.auth.refreshCalls, 2, 'one at start-up, one for the reporter and the herd');
+    const tokens = new Set(views.map((v) => v.accessToken.reveal()));
+    assert.equal(tokens.size, 1, 'everyone got the same token');
+    assert.ok(!tokens.has(current.accessToken.reveal()), 'nobody got the rejected token back');
+  });
+
+  it('reports joined to a refresh that fails get what its trigger got, with one call to PikPak', async () => {
+    const r = rig({ options: { rejectCooldownMs: 0 } });
+    await r.keeper.start();
+    const current = await r.keeper.getAccessToken();
+    await r.clock.advance(1000);
+    r.auth.failures.refresh.push(new TransientError('server', 'PikPak answered 502'));
+    r.auth.hold();
+    const trigger = r.keeper.reportRejected(current.accessToken);
+    await settle();
+    const joined = Array.from({ length: 5 }, () => r.keeper.reportRejected(current.accessToken));
+    r.auth.release();
+    const [first, ...rest] = await Promise.all([trigger, ...joined]);
+    assert.equal(r.auth.refreshCalls, 2, 'the joined reports did not call PikPak again');
+    assert.equal(r.keeper.state.type, 'retrying');
+    // Nothing newer exists: the still-unexpired token is all anyone can get, the trigger included.
+    for (const view of rest) assert.equal(view.accessToken.reveal(), first!.accessToken.reveal());
   });
 
   it('refreshes when the current token is reported, but not within the cool-down', async () => {

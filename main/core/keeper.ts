@@ -339,10 +339,14 @@ export class Keeper extends EventEmitter<KeeperEvents> {
   /**
    * A consumer says PikPak rejected `accessToken`. Only the current token triggers a refresh (and
    * not within the cool-down after it was issued); an older token just gets the current one.
+   * The current token reported while a refresh is in flight waits for that refresh: handing the
+   * rejected token back (it is still "fresh" by the clock) would send the consumer straight back
+   * to PikPak with it. If that refresh fails, the reporter gets what its trigger gets.
    */
   async reportRejected(accessToken: Secret | string): Promise<AccessTokenView> {
     const access = this.#access;
     const isCurrent = access !== undefined && access.token.equals(accessToken);
+    if (isCurrent && this.#inflight && this.#state.type === 'refreshing') return this.#inflight;
     if (!isCurrent || this.#state.type !== 'healthy') return this.getAccessToken();
     if (this.#clock.now() - access.obtainedAt < this.#options.rejectCooldownMs) return this.#view();
     this.#log.info(

@@ -38,6 +38,22 @@ describe('Vault', () => {
     assert.equal((await vault.get('a', 'refresh-token'))?.reveal(), 'rt-new');
   });
 
+  it('firstAnswer settles at the keychain’s first answer, a failure included, not before', async () => {
+    for (const available of [true, false]) {
+      const store = new FakeSecretStore();
+      store.available = available;
+      const vault = new Vault(store, silentLogger);
+      let answered = false;
+      void vault.firstAnswer.then(() => (answered = true));
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(answered, false, 'nothing asked yet');
+      await vault.get('a', 'refresh-token');
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(answered, true);
+      assert.equal(vault.status.available, available);
+    }
+  });
+
   it('reads a token another holder wrote to the keychain', async () => {
     const store = new FakeSecretStore();
     const vault = new Vault(store, silentLogger);

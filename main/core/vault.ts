@@ -35,9 +35,9 @@ export class Vault extends EventEmitter<VaultEvents> {
   /** Keys whose newest value (or deletion) has not reached the keychain yet. */
   readonly #pending = new Map<Key, { account: string; kind: SecretKind; value: Secret | undefined }>();
   #status: VaultStatus = { available: true, problem: undefined, pendingWrites: 0 };
-  /** Settles once the store has answered anything (until then `status` is a guess, not a finding). */
   #answered!: () => void;
-  readonly answered: Promise<void> = new Promise((resolve) => (this.#answered = resolve));
+  /** Settles at the keychain's first answer, success or failure (see `firstAnswer`). */
+  readonly #firstAnswer = new Promise<void>((resolve) => (this.#answered = resolve));
 
   constructor(store: SecretStore, log: Logger) {
     super();
@@ -51,6 +51,15 @@ export class Vault extends EventEmitter<VaultEvents> {
 
   get status(): VaultStatus {
     return this.#status;
+  }
+
+  /**
+   * Settles once the keychain has answered a call (or failed one): until then `status` says
+   * "available" only because nothing said otherwise. The keychain host process takes a moment to
+   * start, so a status asked right after start-up waits for this (bounded by the caller).
+   */
+  get firstAnswer(): Promise<void> {
+    return this.#firstAnswer;
   }
 
   /** The keychain's value (refreshing memory), or memory's when the keychain is unavailable. */
@@ -141,16 +150,17 @@ export class Vault extends EventEmitter<VaultEvents> {
   }
 
   #markAvailable(): void {
+    this.#answered();
     this.#setStatus({ available: true, problem: undefined, pendingWrites: this.#pending.size });
   }
 
   #markUnavailable(error: unknown): void {
+    this.#answered();
     const problem = error instanceof Error ? error.message : 'the keychain refused the operation';
     this.#setStatus({ available: false, problem, pendingWrites: this.#pending.size });
   }
 
   #setStatus(next: VaultStatus): void {
-    this.#answered();
     const prev = this.#status;
     if (
       prev.available === next.available &&

@@ -30,6 +30,8 @@ import { watchSessionEnd } from './session-end.js';
 import { describeStartupFailure } from './startup-error.js';
 import { TrayService } from './tray-service.js';
 import { WindowManager } from './windows.js';
+import { useKeyringHostSpawner } from '../storage/keyring-host-client.js';
+import { utilityKeyringHostSpawner } from './keyring-utility-host.js';
 import { wireShell } from './wiring.js';
 
 /**
@@ -111,6 +113,9 @@ export function runApp(deps: RunAppDeps): RunningApp {
     setupIpc();
     setupQuit();
     await app.whenReady();
+    // Keychain calls run in a utility process (forkable only once the app is ready; the packaged
+    // binary cannot fork itself as Node, its RunAsNode fuse is off).
+    useKeyringHostSpawner(utilityKeyringHostSpawner(electron.utilityProcess));
     setupSessionEnd();
     // macOS knows whether the login item launched us only once the app is ready.
     const hidden = launchedAtLogin(proc.argv, autostart);

@@ -175,6 +175,24 @@ export interface PowerMonitorLike {
   on(event: 'shutdown', listener: (event?: PreventableEvent) => void): unknown;
 }
 
+/** A child process started by `utilityProcess.fork` (Node integration, its own fd table). */
+export interface UtilityProcessLike {
+  readonly pid: number | undefined;
+  postMessage(message: unknown): void;
+  on(event: 'message', listener: (message: unknown) => void): unknown;
+  on(event: 'exit', listener: (code: number) => void): unknown;
+  on(event: 'error', listener: (type: 'FatalError', location: string, report: string) => void): unknown;
+  kill(): boolean;
+}
+
+export interface UtilityProcessModule {
+  fork(
+    modulePath: string,
+    args: string[],
+    options: { execArgv: string[]; stdio: 'ignore'; serviceName: string },
+  ): UtilityProcessLike;
+}
+
 /** Everything the shell gets from Electron, in one bag. */
 export interface ShellElectron {
   readonly app: AppLike;
@@ -190,4 +208,5 @@ export interface ShellElectron {
   readonly session: SessionModule;
   readonly nativeTheme: NativeThemeLike;
   readonly powerMonitor: PowerMonitorLike;
+  readonly utilityProcess: UtilityProcessModule;
 }

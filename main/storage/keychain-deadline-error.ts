@@ -1,4 +1,4 @@
-import type { KeyringOperation } from './keyring-worker-protocol.js';
+import type { KeyringOperation } from './keyring-host-protocol.js';
 
 /**
  * A keychain call had no answer within its deadline (internal to main/storage: mapKeyringError

@@ -1,4 +1,4 @@
-import type { KeyringOperation } from './keyring-worker-protocol.js';
+import type { KeyringOperation } from './keyring-host-protocol.js';
 
 /**
  * A keychain call refused at once because an earlier one is stuck (internal to main/storage:

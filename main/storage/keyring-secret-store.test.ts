@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { closeSync, openSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -214,6 +215,24 @@ describe('KeyringSecretStore on a private Secret Service', { skip }, () => {
     );
   });
 
+  test('with more than 1024 descriptors open in this process, set and get still work within their deadline', async () => {
+    // libdbus hangs (or crashes) on a socket descriptor ≥ 1024, which a herd of connections gives
+    // the broker; the native calls run in a child process whose fd table stays small.
+    const held: number[] = [];
+    try {
+      while (held.length < 1100) held.push(openSync('/dev/null', 'r'));
+      assert.ok(held.at(-1)! >= 1024, `the last descriptor is ${held.at(-1)}`);
+      const secrets = new KeyringSecretStore({ service, timeoutMs: 10_000 });
+      const account = newAccount();
+      await secrets.set(account, 'refresh-token', new Secret('through-a-crowded-fd-table'));
+      assert.equal((await secrets.get(account, 'refresh-token'))?.reveal(), 'through-a-crowded-fd-table');
+      await secrets.delete(account, 'refresh-token');
+      assert.equal(await secrets.get(account, 'refresh-token'), undefined);
+    } finally {
+      for (const fd of held) closeSync(fd);
+    }
+  });
+
   test('a hung Secret Service fails (after the binding’s ~2 s D-Bus timeout) instead of hanging', async () => {
     const private_ = privateKeyring();
     const pid = await private_.secretServicePid();
@@ -232,7 +251,7 @@ describe('KeyringSecretStore on a private Secret Service', { skip }, () => {
     assert.equal(await store().get(newAccount(), 'refresh-token'), undefined, 'works again');
   });
 
-  test('a hung Secret Service never blocks this thread; calls made while it is stuck fail at once; a stuck call past its deadline gets a fresh worker', async () => {
+  test('a hung Secret Service never blocks this thread; calls made while it is stuck fail at once; a stuck call past its deadline gets a fresh host process', async () => {
     const private_ = privateKeyring();
     const account = newAccount();
     await store().set(account, 'refresh-token', new Secret('kept-through-the-hang'));
@@ -266,7 +285,7 @@ describe('KeyringSecretStore on a private Secret Service', { skip }, () => {
       const outcome = await hungOutcome;
       assert.ok(outcome instanceof KeychainUnavailableError, String(outcome));
       assert.match(outcome.detail ?? '', /Did not receive a reply/);
-      // A deadline shorter than the D-Bus timeout: the stuck worker is abandoned, not waited for.
+      // A deadline shorter than the D-Bus timeout: the stuck host is killed, not waited for.
       const short = new KeyringSecretStore({ service, timeoutMs: 300 });
       const startedShort = performance.now();
       await assert.rejects(short.get(account, 'refresh-token'), { reason: 'locked' });
@@ -277,7 +296,7 @@ describe('KeyringSecretStore on a private Secret Service', { skip }, () => {
     }
     // 10 ms ticks; 200 ms is the issue's bar for /v1/health and leaves room for a loaded CI box.
     assert.ok(maxGap < 200, `the event loop stalled ${Math.round(maxGap)} ms`);
-    // Back: the abandoned worker exits once its call returns, and a fresh one serves.
+    // Back: a fresh host serves.
     await waitUntil(() =>
       store()
         .get(account, 'refresh-token')

@@ -16,9 +16,13 @@
  *   blocks the calling thread until the ~2 s D-Bus reply timeout and throws `Did not receive a reply`);
  * - an absent entry reads as null, even in a locked collection; deleting it resolves false.
  *
- * So the native calls run in a worker thread (keyring-worker.ts, through KeyringWorker): a hung
- * Secret Service blocks that thread, never the event loop; calls made while it is stuck fail at
- * once as unavailable instead of queueing (see keyring-worker-client.ts).
+ * - libdbus hangs, or crashes the process with SIGSEGV, when its socket gets a descriptor ≥ 1024
+ *   (checked: 1030 open files, then `setPassword` never returns), as it does during a herd.
+ *
+ * So the native calls run in a child process (keyring-host.ts, through KeyringHost): its fd table
+ * stays small, a hung Secret Service blocks it and never the event loop, a call past its deadline
+ * kills it; calls made while it is stuck fail at once as unavailable instead of queueing (see
+ * keyring-host-client.ts).
  */
 import type { AsyncEntry } from '@napi-rs/keyring';
 import { KeychainUnavailableError, type KeychainUnavailableReason } from '../core/errors/index.js';
@@ -26,8 +30,8 @@ import type { SecretKind, SecretStore } from '../core/ports.js';
 import { Secret } from '../core/secret.js';
 import { KeychainDeadlineError } from './keychain-deadline-error.js';
 import { KeychainStalledError } from './keychain-stalled-error.js';
-import { sharedKeyringWorker, type KeyringWorker } from './keyring-worker-client.js';
-import type { KeyringOperation } from './keyring-worker-protocol.js';
+import { sharedKeyringHost, type KeyringHost } from './keyring-host-client.js';
+import type { KeyringOperation } from './keyring-host-protocol.js';
 
 export const DEFAULT_KEYRING_SERVICE = 'pikpak-token-broker';
 
@@ -43,11 +47,11 @@ export interface KeyringSecretStoreOptions {
   platform?: NodeJS.Platform;
   /**
    * Builds an entry called on this thread; tests pass a fake. Default: none, the native calls run
-   * in the keychain worker (pinned to the Secret Service as described above).
+   * in the keychain host process (pinned to the Secret Service as described above).
    */
   createEntry?: (service: string, user: string) => KeyringEntry;
-  /** The worker running the native calls; default the process's shared one. */
-  worker?: KeyringWorker;
+  /** The host process running the native calls; default the process's shared one. */
+  host?: KeyringHost;
 }
 
 /** The part of `AsyncEntry` this store uses. */
@@ -61,7 +65,7 @@ export class KeyringSecretStore implements SecretStore {
   readonly #timeoutMs: number;
   readonly #platform: NodeJS.Platform;
   readonly #createEntry: ((service: string, user: string) => KeyringEntry) | undefined;
-  readonly #worker: KeyringWorker | undefined;
+  readonly #host: KeyringHost | undefined;
 
   constructor(options: KeyringSecretStoreOptions = {}) {
     this.service = options.service ?? DEFAULT_KEYRING_SERVICE;
@@ -69,7 +73,7 @@ export class KeyringSecretStore implements SecretStore {
     this.#timeoutMs = options.timeoutMs ?? 120_000;
     this.#platform = options.platform ?? process.platform;
     this.#createEntry = options.createEntry;
-    this.#worker = options.worker;
+    this.#host = options.host;
     this.description = describeKeychain(this.#platform);
   }
 
@@ -109,8 +113,8 @@ export class KeyringSecretStore implements SecretStore {
     try {
       const createEntry = this.#createEntry;
       if (!createEntry) {
-        const worker = this.#worker ?? sharedKeyringWorker();
-        return await worker.call(
+        const host = this.#host ?? sharedKeyringHost();
+        return await host.call(
           { op: operation, service: this.service, user, ...(value ? { value: value.reveal() } : {}) },
           this.#timeoutMs,
         );

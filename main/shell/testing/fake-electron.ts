@@ -15,6 +15,7 @@
  * says libnotify loaded) and a notification without a daemon fails when shown.
  * main/shell/testing/fake-surface.test.ts checks every member the shell uses against electron.d.ts.
  */
+import { fork, type ChildProcess, type Serializable } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -470,6 +471,41 @@ export class FakeApp extends FakeEmitter {
   }
 }
 
+/**
+ * Electron's UtilityProcess, run for real as a Node child process (child_process.fork) with the
+ * same script, flags and messages: the script sees `process.send` where Electron gives it
+ * `process.parentPort` (main/storage/keyring-host.ts speaks both). Unref'd like a utility
+ * process, which never keeps the app alive.
+ */
+export class FakeUtilityProcess extends FakeEmitter {
+  readonly #child: ChildProcess;
+  constructor(
+    readonly modulePath: string,
+    readonly args: string[],
+    readonly options: { execArgv?: string[]; stdio?: string; serviceName?: string },
+  ) {
+    super();
+    this.#child = fork(modulePath, args, {
+      execArgv: options.execArgv ?? [],
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+      serialization: 'json',
+    });
+    this.#child.on('message', (message) => this.emit('message', message));
+    this.#child.on('exit', (code, signal) => this.emit('exit', code ?? (signal ? 128 : 0)));
+    this.#child.unref();
+    this.#child.channel?.unref();
+  }
+  get pid(): number | undefined {
+    return this.#child.exitCode === null && this.#child.signalCode === null ? this.#child.pid : undefined;
+  }
+  postMessage(message: unknown): void {
+    this.#child.send(message as Serializable);
+  }
+  kill(): boolean {
+    return this.#child.kill('SIGTERM');
+  }
+}
+
 export interface FakeElectron {
   readonly electron: ShellElectron;
   readonly app: FakeApp;
@@ -486,6 +522,8 @@ export interface FakeElectron {
   };
   readonly nativeTheme: FakeEmitter & { shouldUseDarkColors: boolean };
   readonly powerMonitor: FakeEmitter;
+  /** Every utilityProcess.fork, in order. */
+  readonly utilityProcesses: FakeUtilityProcess[];
   /** Whether libnotify could be loaded (Linux); what `Notification.isSupported()` reports. */
   notificationsSupported: boolean;
   /** Whether a notification daemon answers: without one a notification fails when shown. */
@@ -561,6 +599,7 @@ export function createFakeElectron(paths: FakeElectronOptions = {}): FakeElectro
     },
     nativeTheme: Object.assign(new FakeEmitter(), { shouldUseDarkColors: false }),
     powerMonitor: new FakeEmitter(),
+    utilityProcesses: [],
     notificationsSupported: true,
     notificationDaemon: true,
     activationHandler: undefined,
@@ -621,6 +660,14 @@ export function createFakeElectron(paths: FakeElectronOptions = {}): FakeElectro
     session: { fromPartition: (partition) => sessionFor(partition) },
     nativeTheme: fake.nativeTheme as unknown as ShellElectron['nativeTheme'],
     powerMonitor: fake.powerMonitor as unknown as ShellElectron['powerMonitor'],
+    utilityProcess: {
+      fork: (modulePath, args, options) => {
+        needReady('a utility process');
+        const child = new FakeUtilityProcess(modulePath, args, options);
+        fake.utilityProcesses.push(child);
+        return child as unknown as ReturnType<ShellElectron['utilityProcess']['fork']>;
+      },
+    },
   };
   return fake;
 }

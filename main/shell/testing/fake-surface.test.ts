@@ -16,6 +16,7 @@ import type { NativeImage } from '../electron-types.js';
 import {
   createFakeElectron,
   FakeEvent,
+  FakeUtilityProcess,
   type FakeMenu,
   type FakeSession,
   type FakeWebContents,
@@ -114,6 +115,8 @@ const MAPPING: Record<string, { electron: string; statics?: true }> = {
   DialogModule: { electron: 'Dialog' },
   NativeThemeLike: { electron: 'NativeTheme' },
   PowerMonitorLike: { electron: 'PowerMonitor' },
+  UtilityProcessLike: { electron: 'UtilityProcess' },
+  UtilityProcessModule: { electron: 'UtilityProcess', statics: true },
 };
 
 /** An instance of the fake for each shell type. */
@@ -141,6 +144,9 @@ function fakeObjects(): Record<string, object> {
     DialogModule: electron.dialog,
     NativeThemeLike: electron.nativeTheme,
     PowerMonitorLike: electron.powerMonitor,
+    // Its members, without starting a process.
+    UtilityProcessLike: Object.create(FakeUtilityProcess.prototype) as object,
+    UtilityProcessModule: electron.utilityProcess,
   };
 }
 
