@@ -28,7 +28,8 @@ export async function withLocalBroker<T>(
     throw error;
   }
   try {
-    const broker = await openBroker(ctx.config, ctx.log);
+    // One-shot: sign in or out and exit; refreshing is the daemon's job.
+    const broker = await openBroker(ctx.config, ctx.log, { keeperOptions: { backgroundRefresh: false } });
     try {
       return await fn(broker);
     } finally {

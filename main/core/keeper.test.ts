@@ -548,6 +548,22 @@ describe('Keeper: consumers', () => {
     assert.equal(r.keeper.state.type === 'reauth-required' && r.keeper.state.reason, 'no-refresh-token');
   });
 
+  it('without background refresh (a one-shot command) signs in and never refreshes by itself', async () => {
+    const r = rig({ token: false, options: { backgroundRefresh: false } });
+    await r.keeper.signIn({
+      username: 'user@example.com',
+      password: new Secret('right-password'),
+      platform: 'android',
+      deviceId: 'dev-1',
+      rememberPassword: true,
+    });
+    assert.equal(r.keeper.state.type, 'healthy');
+    assert.equal(r.clock.pendingTimers, 0, 'no refresh timer is armed');
+    await r.clock.advance(2 * 3600_000);
+    assert.equal(r.auth.refreshCalls, 0, 'the token is left for the daemon to refresh');
+    assert.ok(storedToken(r));
+  });
+
   it('signs in, remembers the password only when asked, and signs out completely', async () => {
     const r = rig({ token: false });
     await r.keeper.signIn({

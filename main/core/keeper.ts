@@ -84,6 +84,12 @@ export interface KeeperOptions {
    * AList storage whose first token call fails stays failed until someone reloads it.
    */
   readonly retryWaitMs: number;
+  /**
+   * Whether the keeper refreshes by itself before expiry. A one-shot command without a daemon
+   * (login, logout) turns it off: it exits in a moment, and a refresh it started on its way out
+   * would spend a token for nothing (the daemon that holds the token next refreshes it).
+   */
+  readonly backgroundRefresh: boolean;
 }
 
 export const DEFAULT_KEEPER_OPTIONS: KeeperOptions = {
@@ -95,6 +101,7 @@ export const DEFAULT_KEEPER_OPTIONS: KeeperOptions = {
   backoff: DEFAULT_BACKOFF,
   keychainRetryMs: 30_000,
   retryWaitMs: 15_000,
+  backgroundRefresh: true,
 };
 
 /** The keeper's view of the settings file: one account's record. */
@@ -387,11 +394,12 @@ export class Keeper extends EventEmitter<KeeperEvents> {
   /** A failed sign-in leaves things as they were, including a pending proactive refresh. */
   #restoreAfterFailedSignIn(previous: KeeperState): void {
     if (previous.type === 'healthy') {
-      this.#setTimer(
-        'refresh',
-        Math.max(0, previous.nextRefreshAt - this.#clock.now()),
-        () => void this.#refresh('proactive').catch(() => undefined),
-      );
+      if (this.#options.backgroundRefresh)
+        this.#setTimer(
+          'refresh',
+          Math.max(0, previous.nextRefreshAt - this.#clock.now()),
+          () => void this.#refresh('proactive').catch(() => undefined),
+        );
     } else if (previous.type === 'retrying') {
       this.#setTimer(
         'refresh',
@@ -688,7 +696,7 @@ export class Keeper extends EventEmitter<KeeperEvents> {
     const jitter = this.#random() * this.#options.jitterFraction * lifetimeMs;
     const delay = Math.max(0, lifetimeMs - margin - jitter);
     const at = this.#clock.now() + delay;
-    if (!this.#stopped)
+    if (!this.#stopped && this.#options.backgroundRefresh)
       this.#setTimer('refresh', delay, () => void this.#refresh('proactive').catch(() => undefined));
     return at;
   }
