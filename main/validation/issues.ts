@@ -50,7 +50,10 @@ export function issueMessage(issue: Issue): string {
   if (isUnknownKey(issue)) return `Unrecognized key: ${JSON.stringify(String(issue.path?.at(-1)?.key))}`;
   switch (issue.type) {
     case 'picklist':
-      return `Invalid option: expected one of ${issue.expected?.replace(/^\(|\)$/g, '').split(' | ').join('|')}`;
+      return `Invalid option: expected one of ${issue.expected
+        ?.replace(/^\(|\)$/g, '')
+        .split(' | ')
+        .join('|')}`;
     case 'literal':
       return `Invalid input: expected ${issue.expected}`;
     case 'min_length':
