@@ -4,7 +4,9 @@
  */
 import type { IncomingMessage } from 'node:http';
 
-import { z } from 'zod';
+import * as v from 'valibot';
+
+import { describeIssue } from '../../main/validation/issues.js';
 
 import { CAPTCHA_PAGE_PATH, CAPTCHA_SOLVE_PATH, captchaPage, solveCaptcha } from './captcha-page.js';
 import { parseFaultSpec } from './faults.js';
@@ -20,26 +22,26 @@ export interface AdminContext {
   body: unknown;
 }
 
-const accountSchema = z.object({
-  username: z.string().min(1),
-  password: z.string().min(1),
-  userId: z.string().min(1).optional(),
+const nonEmpty = v.pipe(v.string(), v.minLength(1));
+const accountSchema = v.object({
+  username: nonEmpty,
+  password: nonEmpty,
+  userId: v.optional(nonEmpty),
 });
-const configSchema = z
-  .object({
-    accessTtlSeconds: z.number().int().positive().optional(),
-    requireCaptcha: z.boolean().optional(),
-    captchaChallenge: z.boolean().optional(),
-  })
-  .strict();
-const revokeSchema = z.object({ username: z.string().min(1), accessTokens: z.boolean().optional() });
+const configSchema = v.strictObject({
+  accessTtlSeconds: v.optional(v.pipe(v.number(), v.integer(), v.gtValue(0))),
+  requireCaptcha: v.optional(v.boolean()),
+  captchaChallenge: v.optional(v.boolean()),
+});
+const revokeSchema = v.object({ username: nonEmpty, accessTokens: v.optional(v.boolean()) });
 
 class AdminInputError extends Error {}
 
-function parse<T>(schema: z.ZodType<T>, input: unknown): T {
-  const result = schema.safeParse(input);
-  if (!result.success) throw new AdminInputError(z.prettifyError(result.error));
-  return result.data;
+function parse<S extends v.GenericSchema>(schema: S, input: unknown): v.InferOutput<S> {
+  const result = v.safeParse(schema, input);
+  if (!result.success)
+    throw new AdminInputError(result.issues.map((i) => describeIssue(i, '(root)', '')).join('\n'));
+  return result.output;
 }
 
 function many(input: unknown): unknown[] {

@@ -4,37 +4,45 @@
  * (the first matching one, in the order they were added). `count` is spent only by requests the
  * fault actually strikes; `probability` is drawn from the injected `random`.
  */
-import { z } from 'zod';
+import * as v from 'valibot';
+
+import { describeIssue } from '../../main/validation/issues.js';
 
 import { FAULT_ENDPOINTS, type FaultSpec, type FaultTiming, type PikPakEndpoint } from './types.js';
 
+const int = (min: number, max: number) => v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
 const common = {
-  endpoint: z.enum(FAULT_ENDPOINTS),
-  count: z.number().int().positive().optional(),
-  probability: z.number().min(0).max(1).optional(),
+  endpoint: v.picklist(FAULT_ENDPOINTS),
+  count: v.optional(v.pipe(v.number(), v.integer(), v.gtValue(0))),
+  probability: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
 };
-const timing = z.enum(['before', 'after']).optional();
+const timing = v.optional(v.picklist(['before', 'after']));
 
-export const faultSpecSchema = z.discriminatedUnion('kind', [
-  z.object({
+export const faultSpecSchema = v.variant('kind', [
+  v.object({
     ...common,
-    kind: z.literal('status'),
-    status: z.number().int().min(400).max(599),
-    body: z.string().optional(),
+    kind: v.literal('status'),
+    status: int(400, 599),
+    body: v.optional(v.string()),
     timing,
   }),
-  z.object({ ...common, kind: z.literal('rate-limit') }),
-  z.object({ ...common, kind: z.literal('delay'), ms: z.number().int().min(0).max(600_000), timing }),
-  z.object({ ...common, kind: z.literal('drop'), timing }),
-  z.object({ ...common, kind: z.literal('garbage'), shape: z.enum(['text', 'json']).optional(), timing }),
-  z.object({ ...common, kind: z.literal('timeout'), timing }),
+  v.object({ ...common, kind: v.literal('rate-limit') }),
+  v.object({ ...common, kind: v.literal('delay'), ms: int(0, 600_000), timing }),
+  v.object({ ...common, kind: v.literal('drop'), timing }),
+  v.object({
+    ...common,
+    kind: v.literal('garbage'),
+    shape: v.optional(v.picklist(['text', 'json'])),
+    timing,
+  }),
+  v.object({ ...common, kind: v.literal('timeout'), timing }),
 ]);
 
 /** Validates untrusted input (the admin API, setFault) into a FaultSpec or throws a readable error. */
 export function parseFaultSpec(input: unknown): FaultSpec {
-  const result = faultSpecSchema.safeParse(input);
-  if (!result.success) throw new Error(z.prettifyError(result.error));
-  return result.data as FaultSpec;
+  const result = v.safeParse(faultSpecSchema, input);
+  if (!result.success) throw new Error(result.issues.map((i) => describeIssue(i, '(root)', '')).join('\n'));
+  return result.output as FaultSpec;
 }
 
 export type StrikingFault = Exclude<FaultSpec, { kind: 'delay' }>;

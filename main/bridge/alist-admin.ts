@@ -8,7 +8,7 @@
  * Only what the scan needs is kept; secrets from `addition` (password, refresh token) are reduced
  * to what kind of value they hold and never leave this module as text.
  */
-import { z } from 'zod';
+import * as v from 'valibot';
 import { ADMIN_SECRET_PREFIX, CLIENT_SECRET_PREFIX } from '../service/bearer.js';
 
 /** The PikPak drivers: `PikPak`, and `PikPakShare` (share links; older versions signed in too). */
@@ -59,21 +59,18 @@ export class AlistAdminError extends Error {
   }
 }
 
-const storageSchema = z.looseObject({
-  id: z.number(),
-  mount_path: z.string(),
-  driver: z.string(),
-  status: z.string().optional().default(''),
-  disabled: z.boolean().optional().default(false),
-  addition: z.string().optional().default(''),
+const storageSchema = v.looseObject({
+  id: v.number(),
+  mount_path: v.string(),
+  driver: v.string(),
+  status: v.optional(v.string(), ''),
+  disabled: v.optional(v.boolean(), false),
+  addition: v.optional(v.string(), ''),
 });
-const pageSchema = z.looseObject({
-  code: z.number(),
-  message: z.string().optional().default(''),
-  data: z
-    .looseObject({ content: z.array(storageSchema).nullable(), total: z.number() })
-    .nullable()
-    .optional(),
+const pageSchema = v.looseObject({
+  code: v.number(),
+  message: v.optional(v.string(), ''),
+  data: v.nullish(v.looseObject({ content: v.nullable(v.array(storageSchema)), total: v.number() })),
 });
 
 const PER_PAGE = 100;
@@ -112,9 +109,9 @@ export async function listAlistStorages(options: ListOptions): Promise<StorageLi
         'unreachable',
       );
     }
-    let parsed: z.output<typeof pageSchema>;
+    let parsed: v.InferOutput<typeof pageSchema>;
     try {
-      parsed = pageSchema.parse(JSON.parse(text));
+      parsed = v.parse(pageSchema, JSON.parse(text));
     } catch {
       throw new AlistAdminError(
         `${url} did not answer like AList's admin API (HTTP ${status}); is --url the AList address?`,
@@ -140,7 +137,7 @@ export async function listAlistStorages(options: ListOptions): Promise<StorageLi
   return { storages, total };
 }
 
-function toPikPakStorage(raw: z.output<typeof storageSchema>): PikPakStorage | undefined {
+function toPikPakStorage(raw: v.InferOutput<typeof storageSchema>): PikPakStorage | undefined {
   if (!(PIKPAK_DRIVERS as readonly string[]).includes(raw.driver)) return undefined;
   let addition: Record<string, unknown> = {};
   try {

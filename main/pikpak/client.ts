@@ -11,7 +11,7 @@
 import type { AxiosInstance, AxiosProxyConfig } from 'axios';
 import type { Agent as HttpAgent } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
-import type { z } from 'zod';
+import type * as v from 'valibot';
 import { Secret } from '../core/secret.js';
 import { normalizeBaseUrl } from './base-url.js';
 import { CaptchaRequiredError } from './errors/index.js';
@@ -141,7 +141,7 @@ const DEFAULT_TIMEOUT_MS = 15_000;
 /** PikPak's answers are a few hundred bytes; anything this large is not one. */
 const MAX_ANSWER_BYTES = 1024 * 1024;
 
-interface CallSpec<S extends z.ZodType> extends Cancellable {
+interface CallSpec<S extends v.GenericSchema> extends Cancellable {
   operation: PikPakOperation;
   method: 'GET' | 'POST';
   baseUrl: string;
@@ -351,7 +351,7 @@ export class PikPakClient {
     };
   }
 
-  async #call<S extends z.ZodType>(spec: CallSpec<S>): Promise<z.output<S>> {
+  async #call<S extends v.GenericSchema>(spec: CallSpec<S>): Promise<v.InferOutput<S>> {
     const url = spec.baseUrl + spec.path;
     const ctx: CallContext = {
       operation: spec.operation,

@@ -14,7 +14,7 @@
  * | HTTP 5xx, with or without a PikPak error body             | TransientError('server')                |
  * | any other PikPak error body (`error` / `error_code` set)  | PikPakRejectedError                     |
  * | 1xx/3xx/4xx without a PikPak error body                   | TransientError('bad-response')          |
- * | 2xx that is not JSON or fails the zod schema              | TransientError('bad-response')          |
+ * | 2xx that is not JSON or fails the schema                   | TransientError('bad-response')          |
  * | a reply that is not HTTP (HPE_*), an oversized body       | TransientError('bad-response')          |
  * | axios `timeout` (ETIMEDOUT), the client's deadline signal | TransientError('timeout')               |
  * | refused / reset / hang-up / DNS / TLS / body cut short    | TransientError('network')               |
@@ -38,7 +38,8 @@
  * `cause` (its config holds the request body); a small summary `{code}` is attached instead.
  */
 import type { AxiosError } from 'axios';
-import type { z } from 'zod';
+import * as v from 'valibot';
+import { issueCode, issuePath } from '../validation/issues.js';
 import type { Secret } from '../core/secret.js';
 import { ERROR_CODES } from './protocol.js';
 import { ErrorAnswer } from './responses.js';
@@ -121,20 +122,24 @@ const BAD_RESPONSE_CODES = new Set([
  * Reads a completed HTTP answer: returns the validated body of a good answer, throws the typed
  * error for anything else.
  */
-export function readAnswer<S extends z.ZodType>(answer: RawAnswer, schema: S, ctx: CallContext): z.output<S> {
+export function readAnswer<S extends v.GenericSchema>(
+  answer: RawAnswer,
+  schema: S,
+  ctx: CallContext,
+): v.InferOutput<S> {
   const body = parseBody(answer.data);
   const failure = failureFrom(answer, body, ctx);
   if (failure) throw failure;
   if (!body.ok) throw badResponse(answer.status, body.why, ctx);
-  const parsed = schema.safeParse(body.value);
+  const parsed = v.safeParse(schema, body.value);
   if (!parsed.success) {
-    const why = parsed.error.issues
+    const why = parsed.issues
       .slice(0, 3)
-      .map((issue) => `${issue.path.map(String).join('.') || '(body)'}: ${issue.code}`)
+      .map((issue) => `${issuePath(issue) || '(body)'}: ${issueCode(issue)}`)
       .join('; ');
     throw badResponse(answer.status, `unexpected shape: ${why}`, ctx);
   }
-  return parsed.data;
+  return parsed.output;
 }
 
 /** The typed error an answer stands for, or undefined for a 2xx without a PikPak error body. */
@@ -230,11 +235,11 @@ function fromErrorAnswer(
 /** A PikPak error body: `error_code` non-zero or `error` non-empty. */
 function errorAnswerOf(value: unknown): ErrorAnswer | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  const parsed = ErrorAnswer.safeParse(value);
+  const parsed = v.safeParse(ErrorAnswer, value);
   if (!parsed.success) return undefined;
-  const { error, error_code: code } = parsed.data;
+  const { error, error_code: code } = parsed.output;
   return (code !== undefined && code !== 0) || (error !== undefined && error !== '')
-    ? parsed.data
+    ? parsed.output
     : undefined;
 }
 

@@ -14,7 +14,7 @@
  */
 import { readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as v from 'valibot';
 import type { SecretKind, SecretStore } from '../core/ports.js';
 import { Secret } from '../core/secret.js';
 import { writeFileDurably } from '../storage/durable-write.js';
@@ -22,14 +22,14 @@ import type { SecretStoreKind } from '../cli/common-options.js';
 
 export const MIGRATION_FILE = 'secret-store-migration.json';
 
-const recordSchema = z.strictObject({
-  version: z.literal(1),
-  from: z.enum(['keychain', 'file']),
-  to: z.enum(['keychain', 'file']),
-  phase: z.enum(['copy', 'delete']),
-  startedAt: z.number(),
+const recordSchema = v.strictObject({
+  version: v.literal(1),
+  from: v.picklist(['keychain', 'file']),
+  to: v.picklist(['keychain', 'file']),
+  phase: v.picklist(['copy', 'delete']),
+  startedAt: v.number(),
 });
-export type MigrationRecord = z.infer<typeof recordSchema>;
+export type MigrationRecord = v.InferOutput<typeof recordSchema>;
 
 export interface SecretRef {
   readonly account: string;
@@ -73,10 +73,10 @@ export async function readMigrationRecord(dataDir: string): Promise<MigrationRec
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-  const parsed = recordSchema.safeParse(JSON.parse(text));
+  const parsed = v.safeParse(recordSchema, JSON.parse(text));
   if (!parsed.success)
     throw new Error(`${join(dataDir, MIGRATION_FILE)} is not a migration record; move it away`);
-  return parsed.data;
+  return parsed.output;
 }
 
 /** Raised for an unfinished migration in the other direction (finishing it first keeps the newest values). */

@@ -2,7 +2,8 @@
  * The owner's calls (the CLI, with the admin credential): full status, sign-in and sign-out,
  * refresh now, and client management. A client secret gets 403 here.
  */
-import { z } from 'zod';
+import * as v from 'valibot';
+import { issueMessage, issuePath } from '../validation/issues.js';
 import { Secret } from '../core/secret.js';
 import { PLATFORMS } from '../pikpak/protocol.js';
 import { ALL_ACCOUNTS } from './client-registry.js';
@@ -14,28 +15,29 @@ import { reply, type Call, type Reply, type Route } from './route.js';
 const ACCOUNT_REFRESH = /^\/v1\/accounts\/([^/]+)\/refresh$/;
 const CLIENT = /^\/v1\/admin\/clients\/([^/]+)$/;
 
-const loginSchema = z.object({
-  account: z.string().min(1),
-  username: z.string().min(1),
-  password: z.string().min(1),
-  platform: z.enum(PLATFORMS),
-  remember_password: z.boolean().optional(),
-  device_id: z.string().min(1).optional(),
-  captcha_token: z.string().min(1).optional(),
+const nonEmpty = v.pipe(v.string(), v.minLength(1));
+const loginSchema = v.object({
+  account: nonEmpty,
+  username: nonEmpty,
+  password: nonEmpty,
+  platform: v.picklist(PLATFORMS),
+  remember_password: v.optional(v.boolean()),
+  device_id: v.optional(nonEmpty),
+  captcha_token: v.optional(nonEmpty),
 });
-const logoutSchema = z.object({ account: z.string().min(1) });
-const addClientSchema = z.object({
-  name: z.string().min(1),
-  accounts: z.array(z.string().min(1)).min(1),
+const logoutSchema = v.object({ account: nonEmpty });
+const addClientSchema = v.object({
+  name: nonEmpty,
+  accounts: v.pipe(v.array(nonEmpty), v.minLength(1)),
 });
 
 /** Validates a body; the message names the field and the problem, never the value sent. */
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const parsed = schema.safeParse(value ?? {});
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const where = issue && issue.path.length ? `${issue.path.join('.')}: ` : '';
-  throw new HttpError(400, 'bad_request', `${where}${issue?.message ?? 'invalid body'}`);
+function parse<S extends v.GenericSchema>(schema: S, value: unknown): v.InferOutput<S> {
+  const parsed = v.safeParse(schema, value ?? {});
+  if (parsed.success) return parsed.output;
+  const issue = parsed.issues[0];
+  const where = issuePath(issue) ? `${issuePath(issue)}: ` : '';
+  throw new HttpError(400, 'bad_request', `${where}${issueMessage(issue)}`);
 }
 
 async function status(call: Call): Promise<Reply> {

@@ -1,6 +1,6 @@
 /**
  * The token service's consumers: named clients, each with a bearer secret and the accounts it may
- * use. Persisted as `clients.json` in the data folder (0600, atomic writes, zod-validated); the
+ * use. Persisted as `clients.json` in the data folder (0600, atomic writes, schema-validated); the
  * secrets themselves are never stored, only their SHA-256. A secret is shown once, by `add`.
  *
  * `authenticate` is on every request's path: synchronous, one SHA-256, then a constant-time
@@ -13,7 +13,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
-import { z } from 'zod';
+import * as v from 'valibot';
+import { issueMessage, issuePath, type Issue } from '../validation/issues.js';
 import { systemClock, type Clock, type Logger, type TimerHandle, silentLogger } from '../core/ports.js';
 import type { Secret } from '../core/secret.js';
 import { ensurePrivateDir } from '../storage/paths.js';
@@ -47,17 +48,17 @@ export interface ClientRegistryOptions {
   readonly lastUsedWriteDelayMs?: number;
 }
 
-const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a SHA-256 hex digest');
-const timestamp = z.number().int().nonnegative();
-const clientRecordSchema = z.strictObject({
-  name: z.string().regex(NAME, 'expected a client name'),
-  accounts: z.array(z.string().min(1)).min(1),
+const hex64 = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, 'expected a SHA-256 hex digest'));
+const timestamp = v.pipe(v.number(), v.integer(), v.minValue(0));
+const clientRecordSchema = v.strictObject({
+  name: v.pipe(v.string(), v.regex(NAME, 'expected a client name')),
+  accounts: v.pipe(v.array(v.pipe(v.string(), v.minLength(1))), v.minLength(1)),
   secretHash: hex64,
   createdAt: timestamp,
-  lastUsedAt: timestamp.optional(),
+  lastUsedAt: v.optional(timestamp),
 });
-const clientsFileSchema = z.strictObject({ version: z.literal(1), clients: z.array(clientRecordSchema) });
-type ClientRecord = z.output<typeof clientRecordSchema>;
+const clientsFileSchema = v.strictObject({ version: v.literal(1), clients: v.array(clientRecordSchema) });
+type ClientRecord = v.InferOutput<typeof clientRecordSchema>;
 
 /** A client as held in memory; handed out typed as the read-only `Client`. */
 interface Entry {
@@ -203,10 +204,10 @@ export class ClientRegistry {
     } catch {
       throw new ClientRegistryCorruptError(this.path, 'not valid JSON');
     }
-    const parsed = clientsFileSchema.safeParse(data);
-    if (!parsed.success) throw new ClientRegistryCorruptError(this.path, firstIssue(parsed.error));
+    const parsed = v.safeParse(clientsFileSchema, data);
+    if (!parsed.success) throw new ClientRegistryCorruptError(this.path, firstIssue(parsed.issues));
     const seen = new Set<string>();
-    for (const record of parsed.data.clients) {
+    for (const record of parsed.output.clients) {
       if (seen.has(record.name))
         throw new ClientRegistryCorruptError(this.path, `duplicate client "${record.name}"`);
       seen.add(record.name);
@@ -264,7 +265,7 @@ export class ClientRegistry {
         createdAt: e.createdAt,
         ...(e.lastUsedAt === undefined ? {} : { lastUsedAt: e.lastUsedAt }),
       }));
-      const json = `${JSON.stringify(clientsFileSchema.parse({ version: 1, clients: records }), null, 2)}\n`;
+      const json = `${JSON.stringify(v.parse(clientsFileSchema, { version: 1, clients: records }), null, 2)}\n`;
       await ensurePrivateDir(this.#dataDir);
       await writeFileAtomic(this.path, json, { mode: 0o600, fsync: true });
     });
@@ -301,8 +302,9 @@ function normalizeScope(accounts: readonly string[]): string[] {
   return [...new Set(accounts)];
 }
 
-function firstIssue(error: z.ZodError): string {
-  const issue = error.issues[0];
+function firstIssue(issues: readonly Issue[]): string {
+  const issue = issues[0];
   if (!issue) return 'unexpected content';
-  return issue.path.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message;
+  const where = issuePath(issue);
+  return where ? `${where}: ${issueMessage(issue)}` : issueMessage(issue);
 }

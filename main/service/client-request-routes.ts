@@ -15,7 +15,8 @@
  *     → 202 {"status":"pending",…} · 200 {"status":"approved","name","accounts","secret"} (once)
  *     · 403 request_denied / request_expired · 404 request_not_found
  */
-import { z } from 'zod';
+import * as v from 'valibot';
+import { issueMessage, issuePath } from '../validation/issues.js';
 import { bearerOf, digestOf } from './bearer.js';
 import { ClientRequestError, type ClientRequests, type Requester } from './client-requests.js';
 import { connectionOf, describePeer } from './connection-gate.js';
@@ -27,9 +28,9 @@ export const CLIENT_REQUESTS_PATH = '/v1/client-requests';
 export const CLIENT_REQUEST_STATUS_PATH = '/v1/client-requests/status';
 const POLL_INTERVAL_SECONDS = 2;
 
-const submitSchema = z.object({
-  name: z.string().min(1).max(64),
-  account: z.string().min(1).max(64),
+const submitSchema = v.object({
+  name: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
+  account: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
 });
 
 function httpErrorOfRequest(error: ClientRequestError): HttpError {
@@ -67,18 +68,14 @@ function requesterOf(call: Call): Requester {
 
 export function clientRequestRoutes(requests: ClientRequests): readonly Route[] {
   const submit = (call: Call): Reply => {
-    const parsed = submitSchema.safeParse(jsonBody(call, true));
+    const parsed = v.safeParse(submitSchema, jsonBody(call, true));
     if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new HttpError(
-        400,
-        'bad_request',
-        `${issue?.path.join('.') ?? 'body'}: ${issue?.message ?? 'expected {"name","account"}'}`,
-      );
+      const issue = parsed.issues[0];
+      throw new HttpError(400, 'bad_request', `${issuePath(issue)}: ${issueMessage(issue)}`);
     }
     let submitted;
     try {
-      submitted = requests.submit(parsed.data, requesterOf(call));
+      submitted = requests.submit(parsed.output, requesterOf(call));
     } catch (error) {
       if (error instanceof ClientRequestError) throw httpErrorOfRequest(error);
       throw error;
@@ -90,7 +87,7 @@ export function clientRequestRoutes(requests: ClientRequests): readonly Route[] 
       expires_at: new Date(submitted.expiresAt).toISOString(),
       poll: CLIENT_REQUEST_STATUS_PATH,
       poll_interval: POLL_INTERVAL_SECONDS,
-      message: `Waiting for approval: the PikPak Token Broker app shows "${parsed.data.name}" asking for "${parsed.data.account}" with code ${submitted.code}. Poll ${CLIENT_REQUEST_STATUS_PATH} with "Authorization: Bearer <request_id>".`,
+      message: `Waiting for approval: the PikPak Token Broker app shows "${parsed.output.name}" asking for "${parsed.output.account}" with code ${submitted.code}. Poll ${CLIENT_REQUEST_STATUS_PATH} with "Authorization: Bearer <request_id>".`,
     });
   };
 

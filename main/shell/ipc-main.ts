@@ -4,7 +4,7 @@
  * allowed to make that call, and the arguments must match the call's schema. A call failing either
  * is not performed; it is logged and answered with a rejection that says nothing more.
  */
-import { z } from 'zod';
+import * as v from 'valibot';
 import type { Logger } from '../core/ports.js';
 import { PLATFORMS } from '../pikpak/protocol.js';
 import type { IpcMainEventLike, IpcMainLike } from './electron-types.js';
@@ -24,32 +24,33 @@ export type IpcHandlers = {
   ) => RequestResult<K> | Promise<RequestResult<K>>;
 };
 
-const name = z.string().min(1).max(64);
+const name = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
+const text = (max: number) => v.pipe(v.string(), v.minLength(1), v.maxLength(max));
 
-/** The arguments each request accepts, as a tuple schema. */
-export const ARGUMENT_SCHEMAS: { readonly [K in RequestName]: z.ZodType<RequestArgs<K>> } = {
-  getStatus: z.tuple([]),
-  login: z.tuple([
-    z.strictObject({
+/** The arguments each request accepts, as a strict tuple schema (an extra argument is refused). */
+export const ARGUMENT_SCHEMAS: { readonly [K in RequestName]: v.GenericSchema<RequestArgs<K>> } = {
+  getStatus: v.strictTuple([]),
+  login: v.strictTuple([
+    v.strictObject({
       account: name,
-      username: z.string().min(1).max(256),
-      password: z.string().min(1).max(1024),
-      platform: z.enum(PLATFORMS),
-      rememberPassword: z.boolean(),
-      captchaToken: z.string().min(1).max(4096).optional(),
+      username: text(256),
+      password: text(1024),
+      platform: v.picklist(PLATFORMS),
+      rememberPassword: v.boolean(),
+      captchaToken: v.optional(text(4096)),
     }),
   ]),
-  solveCaptcha: z.tuple([z.string().min(1).max(8192)]),
-  refreshNow: z.tuple([name]),
-  openLogin: z.tuple([name.nullable()]),
-  openClients: z.tuple([]),
-  approveClient: z.tuple([name]),
-  denyClient: z.tuple([name]),
-  revokeClient: z.tuple([name]),
-  copyAlistSetup: z.tuple([]),
-  setStartAtLogin: z.tuple([z.boolean()]),
-  setNotifications: z.tuple([z.boolean()]),
-  closeWindow: z.tuple([]),
+  solveCaptcha: v.strictTuple([text(8192)]),
+  refreshNow: v.strictTuple([name]),
+  openLogin: v.strictTuple([v.nullable(name)]),
+  openClients: v.strictTuple([]),
+  approveClient: v.strictTuple([name]),
+  denyClient: v.strictTuple([name]),
+  revokeClient: v.strictTuple([name]),
+  copyAlistSetup: v.strictTuple([]),
+  setStartAtLogin: v.strictTuple([v.boolean()]),
+  setNotifications: v.strictTuple([v.boolean()]),
+  closeWindow: v.strictTuple([]),
 };
 
 export class IpcRefusedError extends Error {
@@ -71,7 +72,7 @@ export function registerIpc(handlers: IpcHandlers, deps: RegisterIpcDeps): () =>
   const channels: string[] = [];
   for (const key of Object.keys(REQUESTS) as RequestName[]) {
     const { channel, windows } = REQUESTS[key];
-    const schema = ARGUMENT_SCHEMAS[key] as z.ZodType<unknown[]>;
+    const schema = ARGUMENT_SCHEMAS[key] as v.GenericSchema<unknown[]>;
     const handler = handlers[key] as (sender: WindowKind, ...args: unknown[]) => unknown;
     deps.ipcMain.handle(channel, (event, ...args) => {
       const kind = deps.senderKind(event);
@@ -82,12 +83,12 @@ export function registerIpc(handlers: IpcHandlers, deps: RegisterIpcDeps): () =>
         );
         throw new IpcRefusedError();
       }
-      const parsed = schema.safeParse(args);
+      const parsed = v.safeParse(schema, args);
       if (!parsed.success) {
         deps.log.warn({ channel, window: kind }, 'ignored IPC with invalid arguments');
         throw new IpcRefusedError();
       }
-      return handler(kind, ...parsed.data);
+      return handler(kind, ...parsed.output);
     });
     channels.push(channel);
   }

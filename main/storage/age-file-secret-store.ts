@@ -20,7 +20,8 @@ import { Decrypter, Encrypter } from 'age-encryption';
 import { createHash } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as v from 'valibot';
+import { issuePath } from '../validation/issues.js';
 import { SecretsFileCorruptError, SecretStoreIdentityError } from '../core/errors/index.js';
 import type { SecretKind, SecretStore } from '../core/ports.js';
 import { Secret } from '../core/secret.js';
@@ -35,16 +36,16 @@ export const SECRETS_FORMAT = 'pikpak-token-broker/secrets';
 export const SECRETS_VERSION = 1;
 
 const SECRET_KINDS = ['refresh-token', 'password', 'bridge-ca-key'] as const satisfies readonly SecretKind[];
-const value = z.string().min(1);
-const documentSchema = z.strictObject({
-  format: z.literal(SECRETS_FORMAT),
-  version: z.literal(SECRETS_VERSION),
-  secrets: z.record(
-    z.string().min(1),
-    z.strictObject({
-      'refresh-token': value.optional(),
-      password: value.optional(),
-      'bridge-ca-key': value.optional(),
+const value = v.pipe(v.string(), v.minLength(1));
+const documentSchema = v.strictObject({
+  format: v.literal(SECRETS_FORMAT),
+  version: v.literal(SECRETS_VERSION),
+  secrets: v.record(
+    v.pipe(v.string(), v.minLength(1)),
+    v.strictObject({
+      'refresh-token': v.optional(value),
+      password: v.optional(value),
+      'bridge-ca-key': v.optional(value),
     }),
   ),
 });
@@ -227,15 +228,14 @@ export class AgeFileSecretStore implements SecretStore {
     } catch {
       throw await this.#corrupt(raw, 'the decrypted content is not JSON');
     }
-    const parsed = documentSchema.safeParse(data);
+    const parsed = v.safeParse(documentSchema, data);
     if (!parsed.success) {
       // Name the place, never the value (it may be a secret).
-      const issue = parsed.error.issues[0];
-      const where = issue?.path.length ? issue.path.map(String).join('.') : '(root)';
+      const where = issuePath(parsed.issues[0]) || '(root)';
       throw await this.#corrupt(raw, `unexpected content at ${where}`);
     }
     const entries: Entries = new Map();
-    for (const [account, kinds] of Object.entries(parsed.data.secrets)) {
+    for (const [account, kinds] of Object.entries(parsed.output.secrets)) {
       const map = new Map<SecretKind, Secret>();
       for (const kind of SECRET_KINDS) {
         const text = kinds[kind];

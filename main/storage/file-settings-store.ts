@@ -11,6 +11,7 @@ import { SettingsCorruptError } from '../core/errors/index.js';
 import type { BrokerSettings, SettingsStore } from '../core/ports.js';
 import { isSecret } from '../core/secret.js';
 import { ensurePrivateDir } from './paths.js';
+import * as v from 'valibot';
 import { brokerSettingsSchema, describeFirstIssue } from './settings-schema.js';
 
 export const SETTINGS_FILE = 'settings.json';
@@ -56,9 +57,9 @@ export class FileSettingsStore implements SettingsStore {
       // V8's message quotes the file's text; keep it out of the error (and the logs).
       throw await this.#corrupt(raw, 'not valid JSON');
     }
-    const parsed = brokerSettingsSchema.safeParse(data);
-    if (!parsed.success) throw await this.#corrupt(raw, describeFirstIssue(parsed.error));
-    return parsed.data;
+    const parsed = v.safeParse(brokerSettingsSchema, data);
+    if (!parsed.success) throw await this.#corrupt(raw, describeFirstIssue(parsed.issues));
+    return parsed.output;
   }
 
   /**
@@ -108,10 +109,10 @@ function serialize(settings: BrokerSettings): string {
       `Refusing to save settings: ${secretAt || '(root)'} is a Secret; secrets go to the keychain`,
     );
   }
-  const parsed = brokerSettingsSchema.safeParse(settings);
+  const parsed = v.safeParse(brokerSettingsSchema, settings);
   if (!parsed.success)
-    throw new TypeError(`Refusing to save invalid settings: ${describeFirstIssue(parsed.error)}`);
-  return `${JSON.stringify(parsed.data, null, 2)}\n`;
+    throw new TypeError(`Refusing to save invalid settings: ${describeFirstIssue(parsed.issues)}`);
+  return `${JSON.stringify(parsed.output, null, 2)}\n`;
 }
 
 /** The dotted path of the first Secret inside `value`, if any. */

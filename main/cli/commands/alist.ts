@@ -113,7 +113,7 @@ function scanCommand(): Command {
   ).action(async (_opts, command: Command) => {
     const ctx = contextOf<ScanFlags>(command);
     const bridge = bridgeAddressOrUsage(ctx.options.bridge, '--bridge');
-    // zod (the admin API's and the settings file's schemas) loads only for the commands that read them.
+    // valibot (the admin API's and the settings file's schemas) loads only for the commands that read them.
     const { AlistAdminError, listAlistStorages } = await import('../../bridge/alist-admin.js');
     let list;
     try {

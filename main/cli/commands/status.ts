@@ -46,7 +46,7 @@ export function statusCommand(): Command {
         process.exitCode = EXIT.reauthRequired;
       return;
     }
-    // Only without a running broker: the settings file (zod) and the keychain are read directly.
+    // Only without a running broker: the settings file (valibot) and the keychain are read directly.
     const { readOfflineStatus } = await import('../../runtime/offline-status.js');
     const status = await readOfflineStatus(ctx.config);
     process.stdout.write(ctx.options.json ? `${JSON.stringify(status, null, 2)}\n` : renderOffline(status));
