@@ -176,9 +176,14 @@ describe('npm pack + npm install -g --omit=dev', { skip }, () => {
       async () => (await call({ socketPath }, '/v1/health').catch(() => undefined))?.status === 200,
       'the installed daemon to answer on its socket',
     );
-    const status = await cli(['status', '--json', ...common]);
-    assert.equal(status.code, 0, status.stderr);
-    const parsed = JSON.parse(status.stdout) as { accounts: { name: string; health: string }[] };
+    // The socket opens before the start-up refresh (busy): the status is read once that is done.
+    let parsed: { accounts: { name: string; health: string }[] } = { accounts: [] };
+    await waitFor(async () => {
+      const status = await cli(['status', '--json', ...common]);
+      assert.equal(status.code, 0, status.stderr);
+      parsed = JSON.parse(status.stdout) as typeof parsed;
+      return parsed.accounts.every((a) => a.health !== 'busy');
+    }, 'the start-up refresh to finish');
     assert.deepEqual(
       parsed.accounts.map((a) => [a.name, a.health]),
       [['main', 'ok']],
