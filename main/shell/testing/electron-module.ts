@@ -31,4 +31,5 @@ export const {
   session,
   nativeTheme,
   powerMonitor,
+  utilityProcess,
 } = fake.electron;
