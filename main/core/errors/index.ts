@@ -1,4 +1,5 @@
 export { BrokerError } from './broker-error.js';
+export { errorMessage, errnoCode, asError } from './error-message.js';
 export {
   KeychainUnavailableError,
   KEYCHAIN_UNAVAILABLE_REASONS,
